@@ -1,0 +1,74 @@
+"""One place that checks vectors before any work is done on them."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from embreduce.exceptions import InputError
+
+
+def check_vectors(
+    X: ArrayLike,
+    *,
+    name: str = "vectors",
+    min_rows: int = 1,
+    allow_zero: bool = True,
+    dtype: type = np.float32,
+) -> NDArray[np.floating]:
+    """Return ``X`` as a C-contiguous 2-D float array, or raise a clear :class:`InputError`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The vectors to check.
+    name : str
+        What the vectors are called in error messages.
+    min_rows : int
+        The fewest rows the caller can work with.
+    allow_zero : bool
+        If False, an all-zero row is an error (its cosine similarity is undefined).
+    dtype : type
+        The float type of the returned array.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+
+    Examples
+    --------
+    >>> check_vectors([[1, 0], [0, 1]]).dtype
+    dtype('float32')
+    """
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise InputError(f"{name}: cannot be read as a 2-D array of numbers ({exc})") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise InputError(f"{name}: expected numbers, got values of type {arr.dtype}")
+    if arr.ndim != 2:
+        raise InputError(f"{name}: expected a 2-D array (rows x dims), got shape {arr.shape}")
+    n, d = arr.shape
+    if d == 0:
+        raise InputError(f"{name}: the vectors have 0 dimensions")
+    if n < min_rows:
+        raise InputError(f"{name}: {n} row(s) given, at least {min_rows} needed")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise InputError(
+            f"{name}: row {row} contains NaN or infinite values "
+            f"({int((~finite).sum())} such row(s) in all)"
+        )
+    if not allow_zero:
+        zero = ~arr.any(axis=1)
+        if zero.any():
+            row = int(np.flatnonzero(zero)[0])
+            raise InputError(
+                f"{name}: row {row} is all zeros, so its cosine similarity is undefined "
+                f"({int(zero.sum())} zero row(s) in all)"
+            )
+    return arr
