@@ -1,10 +1,32 @@
-"""embreduce: see and shrink text embeddings while keeping their cosine similarities."""
+"""embreduce: see and shrink text embeddings while keeping their cosine similarities.
 
+Heavy dependencies (torch, transformers) load only when the names that need them are
+first used, so ``import embreduce`` stays fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("embreduce")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+_LAZY = {
+    "embed": "embreduce.embedding",
+    "Embedder": "embreduce.embedding",
+    "EmbeddingSet": "embreduce.io",
+    "load_vectors": "embreduce.io",
+    "save_vectors": "embreduce.io",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'embreduce' has no attribute '{name}'")

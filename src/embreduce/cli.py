@@ -1,0 +1,210 @@
+"""The ``embreduce`` command line: a thin shell over the library.
+
+Each command parses its options, calls one library function and prints the outcome.
+Errors meant for users print as one line (exit 1; 2 for bad usage); ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from embreduce import __version__
+from embreduce.exceptions import EmbreduceError
+
+app = typer.Typer(
+    help="See and shrink text embeddings while keeping their cosine similarities.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"embreduce {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    # Quiet the libraries' own bars and warnings; ours are drawn with Rich.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def user_errors(func: F) -> F:
+    """Print :class:`EmbreduceError` (and Ctrl-C) as one line and exit 1, unless --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except EmbreduceError as exc:
+            if _state["debug"]:
+                raise
+            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]Interrupted.[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------- shared options
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Hub id or local folder. Default: all-MiniLM-L6-v2, packaged, works offline.",
+    ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option("--backend", help="sentence-transformers, or hf for the hidden states of any LM."),
+]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+DtypeOpt = Annotated[
+    str | None, typer.Option("--dtype", help="Model weights: float32, float16 or bfloat16.")
+]
+NormalizeOpt = Annotated[
+    bool, typer.Option("--normalize/--no-normalize", help="Scale vectors to unit length.")
+]
+PoolingOpt = Annotated[str, typer.Option("--pooling", help="hf backend: mean or last token.")]
+LayerOpt = Annotated[
+    int, typer.Option("--layer", help="hf backend: hidden state to pool (-1 = last layer).")
+]
+TextColumnOpt = Annotated[
+    str | None,
+    typer.Option("--text-column", help="Column with the texts in CSV/TSV/Parquet input."),
+]
+WordsOpt = Annotated[
+    int | None,
+    typer.Option("--words", help="Use the N most frequent English words (wordfreq) as input."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _embedder(model, backend, device, dtype, pooling, layer):  # noqa: ANN001, ANN202
+    from embreduce.embedding import Embedder
+
+    return Embedder(model, backend, device, dtype, pooling, layer)
+
+
+def _items(input_path: Path | None, words: int | None, text_column: str | None):  # noqa: ANN202
+    from embreduce.embedding import top_words
+    from embreduce.io import TextItems, read_items
+
+    if (input_path is None) == (words is None):
+        raise typer.BadParameter("give either an INPUT file or --words N, not both")
+    if words is not None:
+        return TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
+    return read_items(input_path, text_column=text_column)
+
+
+def _print_distribution(title: str, dist: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=True, header_style="bold")
+    for key in ("n", "n_pairs", "mean", "std", "q01", "q05", "q50", "q95", "q99"):
+        table.add_column(key, justify="right")
+    table.add_row(
+        f"{dist['n']:,}",
+        f"{dist['n_pairs']:,}" + (" (sampled)" if dist.get("sampled") else ""),
+        *(f"{dist[k]:.4f}" for k in ("mean", "std", "q01", "q05", "q50", "q95", "q99")),
+    )
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@app.command()
+@user_errors
+def embed(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="INPUT",
+            help="Texts: .txt (one per line), or .csv/.tsv/.parquet with a text column.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Where to write: .npy, .npz or .parquet."),
+    ] = Path("embeddings.parquet"),
+    words: WordsOpt = None,
+    text_column: TextColumnOpt = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "sentence-transformers",
+    pooling: PoolingOpt = "mean",
+    layer: LayerOpt = -1,
+    batch_size: BatchOpt = 64,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
+    normalize: NormalizeOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Embed texts and write the vectors, with a summary of their cosine similarities.
+
+    Examples:
+
+      embreduce embed --words 512 -o words.parquet
+
+      embreduce embed sentences.txt -o sentences.npz
+
+      embreduce embed code.csv --text-column snippet --backend hf
+      --model deepseek-ai/deepseek-coder-1.3b-base -o code.parquet
+    """
+    from embreduce.embedding import embed_items
+    from embreduce.io import VECTOR_SUFFIXES, save_vectors
+    from embreduce.metrics import base_distribution
+
+    if output.suffix.lower() not in VECTOR_SUFFIXES:
+        raise typer.BadParameter(
+            f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
+            param_hint="--output",
+        )
+    items = _items(input_path, words, text_column)
+    embedder = _embedder(model, backend, device, dtype, pooling, layer)
+    data = embed_items(
+        items, embedder, batch_size=batch_size, normalize=normalize, show_progress=not quiet
+    )
+    data.info["source"] = items.source
+    save_vectors(output, data)
+    console.print(
+        f"Embedded [bold]{len(data):,}[/] texts with {data.info['model']} "
+        f"-> [bold]{data.dim}[/] dims in {data.info['seconds']:.1f} s; "
+        f"{items.n_blank} blank line(s) dropped. Wrote {output}"
+    )
+    _print_distribution("Pairwise cosine similarity", base_distribution(data.vectors))
+
+
+def main() -> None:
+    """Entry point of the ``embreduce`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

