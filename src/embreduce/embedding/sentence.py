@@ -41,7 +41,7 @@ def encode_sentences(
     the vectors are those of one big ``encode`` call.
     """
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    chunk = batch_size * 8
+    chunk = batch_size * 16
     out: NDArray[np.float32] | None = None
     with progress_bar("Embedding", len(texts), enabled=show_progress) as bar:
         for start in range(0, len(texts), chunk):

@@ -1,0 +1,90 @@
+"""The command line, driven through Typer's CliRunner: exit codes, output, files written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from embreduce.cli import app
+from embreduce.io import load_vectors
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    assert "embed" in result.output
+
+
+def test_embed_words_writes_parquet_and_prints_summary(tmp_path):
+    out = tmp_path / "words.parquet"
+    result = invoke("embed", "--words", 20, "-o", out, "--quiet", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "Embedded 20 texts" in result.output
+    assert "Pairwise cosine similarity" in result.output
+    data = load_vectors(out)
+    assert data.vectors.shape == (20, 384)
+    assert data.texts[:2] == ["the", "to"]
+    assert data.info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_embed_text_file_counts_blank_lines(tmp_path):
+    src = tmp_path / "s.txt"
+    src.write_text("That is a happy person\n\nToday is a sunny day\n \n", encoding="utf-8")
+    out = tmp_path / "s.npz"
+    result = invoke("embed", src, "-o", out, "-q", "--device", "cpu", "--normalize")
+    assert result.exit_code == 0, result.output
+    assert "2 blank line(s) dropped" in result.output
+    data = load_vectors(out)
+    assert data.texts == ["That is a happy person", "Today is a sunny day"]
+    assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1, atol=1e-5)
+
+
+def test_embed_table_with_hf_backend(tmp_path, tiny_llama):
+    src = tmp_path / "code.csv"
+    src.write_text("snippet,lang\nimport numpy as np,py\nfor i in range(3): pass,py\n")
+    out = tmp_path / "code.parquet"
+    result = invoke(
+        "embed", src, "--text-column", "snippet", "--backend", "hf", "--model", tiny_llama,
+        "--pooling", "last", "-o", out, "-q", "--device", "cpu",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = load_vectors(out)
+    assert data.vectors.shape == (2, 32)
+    assert data.metadata["lang"].tolist() == ["py", "py"]
+    assert data.info["pooling"] == "last"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "extra", "message"),
+    [
+        ("empty.txt", b"", [], "empty"),
+        ("latin1.txt", b"caf\xe9\n", [], "not UTF-8"),
+        ("t.csv", b"a,b\nx,y\n", ["--text-column", "sentence"], "no text column"),
+        ("r.csv", b"text,b\nx,1\ny,2,3\n", [], "ragged"),
+        ("ok.txt", b"hello\n", ["--model", "no-such-org/no-such-model"], "could not be loaded"),
+    ],
+)
+def test_embed_bad_input_is_one_line_and_writes_nothing(tmp_path, name, content, extra, message):
+    src = tmp_path / name
+    src.write_bytes(content)
+    out = tmp_path / "out" / "v.parquet"
+    result = invoke("embed", src, "-o", out, "-q", "--device", "cpu", *extra)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_embed_usage_errors_exit_2(tmp_path):
+    assert invoke("embed", "-o", tmp_path / "v.npy").exit_code == 2  # no input at all
+    result = invoke("embed", "--words", 5, "-o", tmp_path / "v.txt")
+    assert result.exit_code == 2
+    assert not (tmp_path / "v.txt").exists()
