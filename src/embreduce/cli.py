@@ -201,6 +201,145 @@ def embed(
     _print_distribution("Pairwise cosine similarity", base_distribution(data.vectors))
 
 
+def _int_list(value: str, option: str) -> list[int]:
+    try:
+        out = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated integers, got '{value}'",
+                                 param_hint=option) from None  # fmt: skip
+    if not out or min(out) < 1:
+        raise typer.BadParameter(f"expected positive integers, got '{value}'", param_hint=option)
+    return out
+
+
+def _print_study(result: Any) -> None:
+    import math
+
+    rows = [r for r in result.rows if r["split"] == "eval"]
+    rows.sort(key=lambda r: math.hypot(r["mean"], r["std"]))
+    table = Table(
+        title="Held-out pairs: cos_original - cos_reduced, best first", header_style="bold"
+    )
+    for col in ("method", "dim", "mean", "std", "mse", "q01", "q99", "spearman", "recall@10",
+                "trust", "fit s"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in rows:
+        table.add_row(
+            r["method"], str(r["dim"]), f"{r['mean']:+.4f}", f"{r['std']:.4f}", f"{r['mse']:.2e}",
+            f"{r['q01']:+.3f}", f"{r['q99']:+.3f}", f"{r['spearman']:.3f}",
+            f"{r['recall_at_10']:.3f}", f"{r['trustworthiness']:.3f}", f"{r['fit_seconds']:.1f}",
+        )  # fmt: skip
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+    if result.recommendation:
+        console.print(f"[bold green]Recommendation:[/] {result.recommendation['reason']}")
+
+
+@app.command()
+@user_errors
+def study(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="VECTORS_OR_TEXTS", help="Vectors (.npy/.npz/.parquet/.csv) or texts."
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path(
+        "out/study"
+    ),
+    methods: Annotated[
+        str, typer.Option("--methods", help="Comma-separated reducers, e.g. pca,svd,encoder.")
+    ] = "pca,svd,random,truncate,encoder",
+    dims: Annotated[
+        str, typer.Option("--dims", help="Comma-separated target dimensions.")
+    ] = "16,32,64,128,256,512,1024",
+    holdout: Annotated[
+        float, typer.Option("--holdout", help="Share of rows held out for evaluation.")
+    ] = 0.2,
+    eval_path: Annotated[
+        Path | None,
+        typer.Option("--eval", help="Your own held-out vectors (or texts); replaces --holdout."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the split, reducers, sampling.")] = 0,
+    max_pairs: Annotated[
+        int | None,
+        typer.Option("--max-pairs", help="Use a seeded sample of this many pairs, not all."),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="Neighbours for recall@k, trustworthiness.")] = 10,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Slack of the recommendation (0.1 = 10 %).")
+    ] = 0.10,
+    limit: Annotated[
+        bool, typer.Option("--limit/--no-limit", help="Add the optimised 'limit' reference rows.")
+    ] = True,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html at the end.")
+    ] = True,
+    words: WordsOpt = None,
+    text_column: TextColumnOpt = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "sentence-transformers",
+    pooling: PoolingOpt = "mean",
+    layer: LayerOpt = -1,
+    batch_size: BatchOpt = 64,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
+    normalize: NormalizeOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit every method x dim, measure how well each keeps the cosines, and recommend one.
+
+    Example:
+
+      embreduce study --words 512 --methods pca,svd,random,truncate,encoder
+      --dims 16,32,64,128,256 --holdout 0.2 --seed 0 -o out/study
+    """
+    from embreduce.embedding import load_or_embed
+    from embreduce.io import save_vectors
+    from embreduce.study import run_study
+
+    method_list = [m.strip() for m in methods.split(",") if m.strip()]
+    dim_list = _int_list(dims, "--dims")
+    if input_path is None and words is None:
+        raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
+
+    def make_embedder():  # noqa: ANN202 - built only when texts must be embedded
+        return _embedder(model, backend, device, dtype, pooling, layer)
+
+    embed_opts = dict(
+        text_column=text_column, embedder=make_embedder, batch_size=batch_size,
+        normalize=normalize, show_progress=not quiet,
+    )  # fmt: skip
+    data, items = load_or_embed(input_path, words=words, **embed_opts)
+    if items is not None:
+        save_vectors(output / "vectors.parquet", data)
+    eval_data = None
+    if eval_path is not None:
+        eval_data, _ = load_or_embed(eval_path, **embed_opts)
+    console.print(
+        f"Study of [bold]{len(data):,}[/] vectors x {data.dim} dims"
+        + (f" ({data.info['model']})" if data.info.get("model") else "")
+        + f": {', '.join(method_list)} at {', '.join(map(str, dim_list))} dims"
+    )
+    settings = {
+        "input": str(input_path) if input_path else f"wordfreq top {words}",
+        "eval": str(eval_path) if eval_path else None,
+        "model": data.info.get("model"),
+    }
+    result = run_study(
+        data, output, methods=method_list, dims=dim_list, holdout=holdout, eval_data=eval_data,
+        seed=seed, max_pairs=max_pairs, k=k, limit=limit, tolerance=tolerance,
+        settings=settings, show_progress=not quiet,
+    )  # fmt: skip
+    _print_study(result)
+    console.print(f"Wrote {output}/results.csv, results.json, study.json and models/")
+    if report:
+        from embreduce.report import write_report
+
+        console.print(f"Report: {write_report(output)}")
+
+
 def main() -> None:
     """Entry point of the ``embreduce`` console script."""
     app()

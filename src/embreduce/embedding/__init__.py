@@ -6,7 +6,9 @@ vectors.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,15 @@ from embreduce.io import EmbeddingSet, TextItems
 
 BACKENDS = ("sentence-transformers", "hf")
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "Embedder", "embed", "embed_items", "top_words"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "Embedder",
+    "embed",
+    "embed_items",
+    "load_or_embed",
+    "top_words",
+]
 
 
 @dataclass
@@ -190,3 +200,44 @@ def embed_items(
     if encode_kwargs.get("normalize"):
         info["normalized"] = True
     return EmbeddingSet(vectors, list(items.texts), items.metadata, info)
+
+
+def load_or_embed(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    words: int | None = None,
+    text_column: str | None = None,
+    embedder: Embedder | Callable[[], Embedder] | None = None,
+    batch_size: int = 64,
+    normalize: bool = False,
+    show_progress: bool = False,
+) -> tuple[EmbeddingSet, TextItems | None]:
+    """Vectors from a file of vectors, or from texts (a file, or ``words`` top words).
+
+    Commands that take "texts or vectors" (study, map) call this. Texts are embedded with
+    ``embedder`` (an :class:`Embedder`, or a function that builds one only when needed).
+
+    Returns
+    -------
+    (EmbeddingSet, TextItems or None)
+        The vectors, and the texts they came from when they were embedded here.
+    """
+    from embreduce.io import holds_vectors, load_vectors, read_items
+
+    if (path is None) == (words is None):
+        raise InputError("give either an input file or a number of top words, not both")
+    if path is not None and holds_vectors(path, text_column=text_column):
+        return load_vectors(path, text_column=text_column), None
+    if words is not None:
+        items = TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
+    else:
+        items = read_items(path, text_column=text_column)
+    if embedder is None:
+        embedder = Embedder()
+    elif not isinstance(embedder, Embedder):
+        embedder = embedder()
+    data = embed_items(
+        items, embedder, batch_size=batch_size, normalize=normalize, show_progress=show_progress
+    )
+    data.info["source"] = items.source
+    return data, items

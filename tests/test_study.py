@@ -1,0 +1,154 @@
+"""The study: a grid of reducers judged on held-out pairs, written to disk, recommended."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from embreduce.exceptions import InputError
+from embreduce.io import EmbeddingSet
+from embreduce.study import RESULT_COLUMNS, load_study, recommend, run_study, split_holdout
+
+
+def low_rank_vectors(n: int = 120, d: int = 24, rank: int = 6, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, d))
+    return (base + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+def row(method, dim, mean, std, recall, split="eval"):
+    return {"method": method, "dim": dim, "split": split, "mean": mean, "std": std,
+            "recall_at_10": recall}  # fmt: skip
+
+
+def test_recommend_prefers_the_smallest_dim_within_tolerance():
+    rows = [
+        row("encoder", 64, 0.001, 0.030, 0.80),
+        row("encoder", 128, 0.001, 0.0205, 0.91),
+        row("encoder", 256, 0.000, 0.0190, 0.93),
+        row("pca", 256, 0.050, 0.0200, 0.92),
+        row("limit", 16, 0.0, 0.001, 1.0),
+        row("encoder", 16, 0.0, 0.001, 1.0, split="train"),
+    ]
+    rec = recommend(rows, tolerance=0.10)
+    assert (rec["method"], rec["dim"]) == ("encoder", 128)
+    assert "best 0.0190 at encoder-256" in rec["reason"]
+    assert "2x smaller than 256" in rec["reason"]
+
+
+def test_recommend_with_zero_tolerance_takes_the_best():
+    rows = [row("svd", 32, 0.0, 0.05, 0.5), row("svd", 64, 0.0, 0.02, 0.8)]
+    assert recommend(rows, tolerance=0.0)["dim"] == 64
+    assert recommend([row("svd", 32, 0, 1, 1, split="train")]) is None
+
+
+def test_split_is_seeded_and_disjoint():
+    train, held = split_holdout(50, 0.2, seed=3)
+    assert len(held) == 10 and len(train) == 40
+    assert not set(train) & set(held)
+    again = split_holdout(50, 0.2, seed=3)
+    assert np.array_equal(again[1], held)
+    with pytest.raises(InputError, match="too few"):
+        split_holdout(3, 0.2, seed=0)
+    with pytest.raises(InputError, match="between 0 and 1"):
+        split_holdout(30, 1.5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    data = EmbeddingSet(low_rank_vectors(), info={"model": "synthetic"})
+    result = run_study(
+        data, out, methods=["pca", "svd", "truncate", "random"], dims=[4, 8, 64],
+        holdout=0.25, seed=0, show_progress=False,
+    )  # fmt: skip
+    return out, result
+
+
+def test_study_writes_every_file(small_study):
+    out, result = small_study
+    for name in ("results.csv", "results.json", "base_distribution.json", "study.json"):
+        assert (out / name).is_file()
+    with open(out / "results.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == RESULT_COLUMNS
+        csv_rows = list(reader)
+    # 4 methods x 2 dims x 2 splits + 2 limit rows; dim 64 > 24 is skipped with a note
+    assert len(csv_rows) == 4 * 2 * 2 + 2
+    assert any("dim 64 skipped" in n for n in result.notes)
+    assert {r["split"] for r in csv_rows} == {"train", "eval"}
+    assert {r["method"] for r in csv_rows} == {"pca", "svd", "truncate", "random", "limit"}
+    saved = sorted(p.name for p in (out / "models").iterdir())
+    assert saved == sorted(f"{m}-{d}" for m in ("pca", "svd", "truncate", "random") for d in (4, 8))
+
+
+def test_study_json_records_settings_and_recommendation(small_study):
+    out, result = small_study
+    study = json.loads((out / "study.json").read_text())
+    assert study["complete"] is True
+    assert study["settings"]["seed"] == 0
+    assert study["data"]["n_train"] == 90 and study["data"]["n_eval"] == 30
+    assert study["data"]["n_pairs_eval"] == 30 * 29 // 2
+    assert study["recommendation"] == result.recommendation
+    assert study["versions"]["numpy"] == np.__version__
+    loaded = load_study(out)
+    assert len(loaded["results"]["rows"]) == len(result.rows)
+    assert (
+        len(loaded["results"]["rows"][0]["hist_diff"])
+        == len(loaded["base_distribution"]["diff_edges"]) - 1
+    )
+
+
+def test_limit_is_at_least_as_good_as_every_method(small_study):
+    _, result = small_study
+    for dim in (4, 8):
+        limit = next(r for r in result.rows if r["method"] == "limit" and r["dim"] == dim)
+        others = [r["mse"] for r in result.rows
+                  if r["split"] == "eval" and r["dim"] == dim and r["method"] != "limit"]  # fmt: skip
+        assert limit["mse"] <= min(others) + 1e-6
+
+
+def test_rank_six_data_is_kept_by_svd_at_eight_dims(small_study):
+    _, result = small_study
+    svd8 = next(r for r in result.rows if (r["method"], r["dim"], r["split"]) == ("svd", 8, "eval"))
+    assert svd8["mse"] < 1e-3
+    assert svd8["recall_at_10"] > 0.8
+
+
+def test_study_with_own_eval_set(tmp_path):
+    vectors = low_rank_vectors(n=80)
+    result = run_study(
+        EmbeddingSet(vectors[:60]), tmp_path, methods=["svd"], dims=[4],
+        eval_data=EmbeddingSet(vectors[60:]), limit=False, show_progress=False,
+    )  # fmt: skip
+    assert [(r["split"]) for r in result.rows] == ["train", "eval"]
+    assert result.rows[1]["n_pairs"] == 20 * 19 // 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"methods": ["nope"]}, "unknown method"),
+        ({"dims": [100]}, "above the input dimension"),
+        ({"holdout": 0.0}, "between 0 and 1"),
+    ],
+)
+def test_bad_study_requests(tmp_path, kwargs, message):
+    options = {"methods": ["pca"], "dims": [4], "show_progress": False, **kwargs}
+    with pytest.raises(InputError, match=message):
+        run_study(EmbeddingSet(low_rank_vectors()), tmp_path / "s", **options)
+
+
+def test_zero_vectors_are_refused(tmp_path):
+    vectors = low_rank_vectors()
+    vectors[5] = 0
+    with pytest.raises(InputError, match="row 5 is all zeros"):
+        run_study(EmbeddingSet(vectors), tmp_path, methods=["pca"], dims=[4], show_progress=False)
+
+
+def test_load_study_explains_a_wrong_folder(tmp_path):
+    with pytest.raises(InputError, match="not a study folder"):
+        load_study(tmp_path)
