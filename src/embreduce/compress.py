@@ -1,0 +1,589 @@
+"""Apply a saved reducer to a vector store, chunk by chunk, in flat memory.
+
+:func:`compress` reads Parquet a batch at a time and ``.npy``/``.npz`` through plain file
+reads of the array's bytes (so neither the input nor the output is ever whole in memory),
+reduces each chunk with :class:`Compressor` and streams the result to a temporary file
+that replaces the output only when every row is done. Ids, texts and metadata columns pass
+through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.io import (
+    TEXT_COLUMN,
+    VECTOR_COLUMN,
+    VECTOR_SUFFIXES,
+    arrow_to_vectors,
+    atomic_write,
+    find_vector_column,
+    load_vectors,
+    parquet_info,
+    vectors_to_arrow,
+)
+from embreduce.progress import progress_bar
+
+DTYPES = ("float32", "float16")
+"""Output types :func:`compress` can write."""
+
+DEFAULT_CHUNK_ROWS = 65_536
+"""Rows per chunk: ~100 MB of 384-d float32 input, large enough for BLAS to run at speed."""
+
+_INFO_KEY = b"embreduce"
+
+
+# --------------------------------------------------------------------------- the transform
+
+
+class Compressor:
+    """A fitted reducer made ready to compress chunks of vectors.
+
+    Linear reducers (PCA, SVD, random projection, truncation, the linear encoder) become one
+    float32 matrix product plus a bias, ``X @ W + b``; others call ``reducer.transform``.
+
+    Parameters
+    ----------
+    reducer : estimator
+        A fitted reducer, e.g. from :func:`embreduce.reducers.load_reducer`.
+    method : str, optional
+        The reducer's name, for messages and provenance.
+    dtype : {"float32", "float16"}
+        The type of the compressed vectors.
+    normalize : bool
+        Scale each compressed vector to unit length (all-zero rows stay zero).
+
+    Attributes
+    ----------
+    n_features_in : int
+        The input dimension the reducer was fitted on.
+    n_components : int
+        The output dimension.
+    weights, bias : ndarray or None
+        The linear map ``(W, b)``, or None for a nonlinear reducer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embreduce.reducers import make_reducer
+    >>> X = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    >>> Compressor(make_reducer("pca", 3).fit(X)).transform(X).shape
+    (50, 3)
+    """
+
+    def __init__(
+        self,
+        reducer: Any,
+        *,
+        method: str | None = None,
+        dtype: str = "float32",
+        normalize: bool = False,
+    ) -> None:
+        from embreduce.reducers import linear_map
+
+        if dtype not in DTYPES:
+            raise InputError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
+        self.method = method or type(reducer).__name__
+        self.dtype = dtype
+        self.normalize = normalize
+        n_in = getattr(reducer, "n_features_in_", None)
+        if n_in is None:
+            raise InputError(f"the {self.method} reducer is not fitted")
+        self.n_features_in = int(n_in)
+        pair = linear_map(reducer)
+        if pair is not None:
+            W, b = pair
+            self.weights: NDArray[np.float32] | None = np.ascontiguousarray(W, dtype=np.float32)
+            self.bias: NDArray[np.float32] | None = np.asarray(b, dtype=np.float32).reshape(-1)
+            self.reducer = None  # the map is all a worker needs
+            self.n_components = int(self.weights.shape[1])
+        else:
+            self.weights = self.bias = None
+            self.reducer = reducer
+            probe = np.asarray(reducer.transform(np.zeros((1, self.n_features_in), np.float32)))
+            self.n_components = int(probe.shape[1])
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike[str], *, dtype: str = "float32", normalize: bool = False
+    ) -> Compressor:
+        """Load a reducer saved by ``save_reducer`` (``embreduce study`` saves them)."""
+        from embreduce.reducers import load_reducer
+
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ModelNotFoundError(f"reducer '{directory}': no such folder")
+        reducer = load_reducer(directory)
+        return cls(
+            reducer,
+            method=reducer_config(directory).get("method"),
+            dtype=dtype,
+            normalize=normalize,
+        )
+
+    @property
+    def is_linear(self) -> bool:
+        """True when compressing is one matrix product plus a bias."""
+        return self.weights is not None
+
+    def check_dim(self, dim: int, source: str) -> None:
+        """Raise :class:`InputError` unless ``dim`` is the reducer's input dimension."""
+        if dim != self.n_features_in:
+            raise InputError(
+                f"{source}: the vectors have {dim} dims, but the {self.method} reducer "
+                f"expects {self.n_features_in}"
+            )
+
+    def transform(self, X: NDArray[np.floating], *, offset: int = 0) -> NDArray[np.floating]:
+        """Compress one chunk of rows; ``offset`` is its first row's number in the input.
+
+        Raises
+        ------
+        InputError
+            A row with NaN or infinite values, named by its row number in the whole input.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise InputError(f"expected a 2-D array (rows x dims), got shape {X.shape}")
+        self.check_dim(X.shape[1], "vectors")
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        _check_finite(X, offset)
+        if self.weights is not None:
+            out = X @ self.weights
+            out += self.bias
+        else:
+            out = np.asarray(self.reducer.transform(X), dtype=np.float32)
+        if self.normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, norms, out=out, where=norms > 0)
+        return out if self.dtype == "float32" else out.astype(self.dtype)
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance written with the compressed vectors."""
+        return {
+            "method": self.method,
+            "n_features_in": self.n_features_in,
+            "n_components": self.n_components,
+            "dtype": self.dtype,
+            "normalized": self.normalize,
+        }
+
+
+def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``config.json`` of a saved reducer, or ``{}`` when it is missing or unreadable."""
+    try:
+        return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _check_finite(X: NDArray[np.float32], offset: int) -> None:
+    # One sum is much cheaper than isfinite over every value, and NaN/inf always reach it;
+    # a sum that overflows sends us to the exact check, which then finds nothing.
+    if np.isfinite(X.sum(dtype=np.float32)):
+        return
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"row {offset + int(np.flatnonzero(bad)[0])} contains NaN or infinite values"
+        )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Source:
+    """A vector file opened for chunked reading."""
+
+    path: Path
+    n_rows: int
+    dim: int
+    info: dict[str, Any] = field(default_factory=dict)
+    vector_column: str = VECTOR_COLUMN
+    vector_index: int | None = None  # position of the vector column among the labels
+
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
+        """Yield ``(vectors, labels)``: an (m, d) array and a pyarrow Table or None."""
+        raise NotImplementedError
+
+
+@dataclass
+class _ParquetSource(_Source):
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(self.path) as pf:
+            for batch in pf.iter_batches(batch_size=chunk_rows):
+                table = pa.Table.from_batches([batch])
+                vectors = arrow_to_vectors(table.column(self.vector_column))
+                yield vectors, table.drop_columns([self.vector_column])
+
+
+@dataclass
+class _NpySource(_Source):
+    member: str | None = None  # the array's name inside an .npz
+    dtype: Any = np.float32
+    labels: Any = None  # texts and metadata of an .npz, as a pyarrow Table
+
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
+        with ExitStack() as stack:
+            fh: BinaryIO = stack.enter_context(open(self.path, "rb"))
+            if self.member is not None:
+                zf = stack.enter_context(zipfile.ZipFile(fh))
+                fh = stack.enter_context(zf.open(self.member))
+            _read_npy_header(fh, self.path.name)
+            row_bytes = self.dim * self.dtype.itemsize
+            for start in range(0, self.n_rows, chunk_rows):
+                m = min(chunk_rows, self.n_rows - start)
+                raw = fh.read(m * row_bytes)
+                if len(raw) != m * row_bytes:
+                    raise InputError(f"{self.path.name}: the file ends before row {start + m}")
+                vectors = np.frombuffer(raw, dtype=self.dtype).reshape(m, self.dim)
+                labels = None if self.labels is None else self.labels.slice(start, m)
+                yield vectors, labels
+
+
+def _read_npy_header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+        shape, fortran, dtype = read.get(version, fmt.read_array_header_2_0)(fh)
+    except ValueError as exc:
+        raise InputError(f"{name}: not a numeric .npy array ({exc})") from None
+    return shape, fortran, dtype
+
+
+def open_source(path: str | os.PathLike[str], *, vector_column: str | None = None) -> _Source:
+    """Open a vector file for chunked reading and check its shape, reading no vectors yet.
+
+    ``.parquet``, ``.npy`` and ``.npz`` stream; ``.csv``/``.tsv`` are read whole.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _open_parquet(path, vector_column)
+    if suffix == ".npy":
+        with open(path, "rb") as fh:
+            shape, fortran, dtype = _read_npy_header(fh, path.name)
+        return _npy_source(path, shape, fortran, dtype)
+    if suffix == ".npz":
+        return _open_npz(path)
+    data = load_vectors(path)  # CSV/TSV: small by nature, read whole
+    return _in_memory_source(path, data)
+
+
+def _open_parquet(path: Path, vector_column: str | None) -> _Source:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        n_rows = pq.read_metadata(path).num_rows
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    vcol = find_vector_column(schema, vector_column)
+    if vcol is None:
+        raise InputError(f"{path.name}: no list column of vectors found")
+    if n_rows == 0:
+        raise InputError(f"{path.name}: the table has no rows")
+    vtype = schema.field(vcol).type
+    if pa.types.is_fixed_size_list(vtype):
+        dim = vtype.list_size
+    else:  # variable-length lists: look at the first row
+        with pq.ParquetFile(path) as pf:
+            first = next(pf.iter_batches(batch_size=1, columns=[vcol]))
+        dim = len(first.column(0)[0])
+    index = schema.names.index(vcol)
+    return _ParquetSource(path, n_rows, dim, parquet_info(schema), vcol, index)
+
+
+def _npy_source(path: Path, shape: tuple, fortran: bool, dtype: np.dtype, **kw: Any) -> _Source:
+    if len(shape) != 2:
+        raise InputError(f"{path.name}: expected a 2-D array (rows x dims), got shape {shape}")
+    if not np.issubdtype(dtype, np.number) or dtype.hasobject:
+        raise InputError(f"{path.name}: expected numbers, got values of type {dtype}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise InputError(f"{path.name}: the array is empty (shape {shape})")
+    if fortran:  # rows are not contiguous on disk; rare, so read it whole
+        return _in_memory_source(path, load_vectors(path))
+    return _NpySource(path, int(shape[0]), int(shape[1]), dtype=dtype, **kw)
+
+
+def _open_npz(path: Path) -> _Source:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith(".npy")]
+            headers = {}
+            for name in names:
+                with zf.open(name) as fh:
+                    headers[name[:-4]] = _read_npy_header(fh, path.name)
+    except zipfile.BadZipFile:
+        raise InputError(f"{path.name}: not a readable .npz file") from None
+    if "vectors" in headers:
+        key = "vectors"
+    else:
+        two_d = [k for k, h in headers.items() if len(h[0]) == 2]
+        if len(two_d) != 1:
+            raise InputError(
+                f"{path.name}: no array named 'vectors' (arrays: {', '.join(headers)})"
+            )
+        key = two_d[0]
+    labels, info = _npz_labels(path, [k for k in headers if k != key])
+    return _npy_source(path, *headers[key], member=f"{key}.npy", labels=labels, info=info)
+
+
+def _npz_labels(path: Path, keys: list[str]) -> tuple[Any, dict[str, Any]]:
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {}
+    info: dict[str, Any] = {}
+    with np.load(path, allow_pickle=False) as npz:
+        for key in keys:
+            if key == "texts":
+                columns[TEXT_COLUMN] = pa.array(npz[key].tolist(), type=pa.string())
+            elif key.startswith("meta_"):
+                columns[key[len("meta_") :]] = pa.array(npz[key])
+            elif key == "info":
+                info = json.loads(str(npz[key]))
+    return (pa.table(columns) if columns else None), info
+
+
+@dataclass
+class _ArraySource(_Source):
+    vectors: Any = None
+    labels: Any = None
+
+    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
+        for start in range(0, self.n_rows, chunk_rows):
+            labels = None if self.labels is None else self.labels.slice(start, chunk_rows)
+            yield self.vectors[start : start + chunk_rows], labels
+
+
+def _in_memory_source(path: Path, data: Any) -> _Source:
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {}
+    if data.texts is not None:
+        columns[TEXT_COLUMN] = pa.array(data.texts, type=pa.string())
+    if data.metadata is not None:
+        table = pa.Table.from_pandas(data.metadata, preserve_index=False)
+        columns.update(zip(table.column_names, table.columns, strict=True))
+    n, d = data.vectors.shape
+    labels = pa.table(columns) if columns else None
+    return _ArraySource(path, n, d, dict(data.info), vectors=data.vectors, labels=labels)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _ParquetSink:
+    def __init__(self, tmp: Path, source: _Source, info: dict[str, Any]) -> None:
+        self.tmp, self.source, self.info, self.writer = tmp, source, info, None
+
+    def write(self, vectors: NDArray[Any], labels: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        column = vectors_to_arrow(vectors)
+        name = self.source.vector_column
+        if labels is None:
+            table = pa.table({name: column})
+        else:
+            index = self.source.vector_index
+            index = labels.num_columns if index is None else min(index, labels.num_columns)
+            table = labels.add_column(index, name, column)
+        if self.writer is None:
+            meta = {**(table.schema.metadata or {}), _INFO_KEY: json.dumps(self.info).encode()}
+            meta.pop(b"pandas", None)
+            schema = table.schema.with_metadata(meta)
+            others = [c for c in schema.names if c != name]
+            self.writer = pq.ParquetWriter(self.tmp, schema, use_dictionary=others or False)
+        self.writer.write_table(table.replace_schema_metadata(self.writer.schema.metadata))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _NpySink:
+    """Writes the ``.npy`` header, then the rows as they come; ``.npz`` adds labels at the end."""
+
+    def __init__(self, tmp: Path, n_rows: int, dim: int, dtype: str, info: dict, npz: bool):
+        self.info, self.labels = info, []
+        self._stack = ExitStack()
+        fh: BinaryIO = self._stack.enter_context(open(tmp, "wb"))
+        self.zip = None
+        if npz:
+            self.zip = self._stack.enter_context(zipfile.ZipFile(fh, "w"))
+            fh = self._stack.enter_context(self.zip.open("vectors.npy", "w", force_zip64=True))
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": (n_rows, dim),
+        }
+        np.lib.format.write_array_header_2_0(fh, header)
+        self.fh = fh
+
+    def write(self, vectors: NDArray[Any], labels: Any) -> None:
+        self.fh.write(np.ascontiguousarray(vectors).data)
+        if self.zip is not None and labels is not None:
+            self.labels.append(labels)
+
+    def close(self) -> None:
+        self.fh.close()
+        if self.zip is not None:
+            for name, array in _npz_label_arrays(self.labels, self.info).items():
+                with self.zip.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+        self._stack.close()
+
+
+def _npz_label_arrays(labels: list[Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+
+    arrays: dict[str, np.ndarray] = {}
+    if labels:
+        table = pa.concat_tables(labels)
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                values = np.asarray(column.to_pylist(), dtype=np.str_)
+            else:
+                values = column.to_numpy()
+            arrays["texts" if name == TEXT_COLUMN else f"meta_{name}"] = values
+    arrays["info"] = np.asarray(json.dumps(info))
+    return arrays
+
+
+# --------------------------------------------------------------------------- compress
+
+
+@dataclass
+class CompressResult:
+    """What :func:`compress` did.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file written.
+    n_rows, n_features_in, n_components : int
+    seconds : float
+        Wall time from opening the input to renaming the output.
+    """
+
+    path: Path
+    n_rows: int
+    n_features_in: int
+    n_components: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        """Throughput of the whole run."""
+        return self.n_rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def compress(
+    source: str | os.PathLike[str],
+    model: str | os.PathLike[str] | Compressor,
+    output: str | os.PathLike[str],
+    *,
+    dtype: str = "float32",
+    normalize: bool = False,
+    vector_column: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    show_progress: bool = False,
+) -> CompressResult:
+    """Compress the vectors of a file with a saved reducer, streaming, in flat memory.
+
+    Parameters
+    ----------
+    source : path-like
+        ``.parquet`` (a list column of vectors, read a batch at a time), ``.npy`` or
+        ``.npz`` (read a chunk of rows at a time), or ``.csv``/``.tsv`` (read whole).
+    model : path-like or Compressor
+        A reducer folder saved by ``save_reducer``/``embreduce study``
+        (e.g. ``out/demo/models/encoder-128``), or a ready :class:`Compressor`.
+    output : path-like
+        ``.npy``, ``.npz`` or ``.parquet``, chosen by suffix, written atomically. Parquet
+        keeps every other column and puts the vectors in one fixed-size-list column.
+    dtype : {"float32", "float16"}
+        The type of the compressed vectors (ignored when ``model`` is a Compressor).
+    normalize : bool
+        Scale compressed vectors to unit length (ignored when ``model`` is a Compressor).
+    vector_column : str, optional
+        The Parquet column that holds the vectors; default ``embedding``, else the first
+        list column.
+    chunk_rows : int
+        Rows read, reduced and written at a time.
+    show_progress : bool
+        Draw a progress bar with rows/s and the ETA on stderr.
+
+    Returns
+    -------
+    CompressResult
+
+    Raises
+    ------
+    InputError
+        An input whose dimension is not the reducer's (checked before any work), NaN or
+        infinite values (the message names the row), an unknown output suffix.
+    ModelNotFoundError
+        A reducer folder that is missing or cannot be read.
+    """
+    start = time.perf_counter()
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"cannot write vectors to '{output.name}': use one of {', '.join(VECTOR_SUFFIXES)}"
+        )
+    if chunk_rows < 1:
+        raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if not isinstance(model, Compressor):
+        model = Compressor.load(model, dtype=dtype, normalize=normalize)
+    src = open_source(source, vector_column=vector_column)
+    model.check_dim(src.dim, src.path.name)
+    if Path(source).resolve() == output.resolve():
+        raise InputError(f"{output}: the output would overwrite the input")
+    info = {**src.info, "reducer": model.describe()}
+    with (
+        atomic_write(output) as tmp,
+        progress_bar("Compressing", src.n_rows, enabled=show_progress, unit="rows") as bar,
+    ):
+        if suffix == ".parquet":
+            sink: Any = _ParquetSink(tmp, src, info)
+        else:
+            sink = _NpySink(
+                tmp, src.n_rows, model.n_components, model.dtype, info, npz=suffix == ".npz"
+            )
+        try:
+            offset = 0
+            for vectors, labels in src.chunks(chunk_rows):
+                sink.write(model.transform(vectors, offset=offset), labels)
+                offset += len(vectors)
+                bar.advance(len(vectors))
+        except InputError as exc:
+            raise InputError(f"{src.path.name}: {exc}") from None
+        finally:
+            sink.close()
+    return CompressResult(
+        output, src.n_rows, model.n_features_in, model.n_components, time.perf_counter() - start
+    )
