@@ -1,0 +1,11 @@
+"""See a study and a set of embeddings: the HTML report and the sentence maps (Plotly).
+
+Both pages are single files that work offline: plotly.js is embedded once and nothing is
+fetched. Plotting lives here only; the reducers and metrics never import this package.
+"""
+
+from __future__ import annotations
+
+from embreduce.report.study_report import Study, read_study, write_report
+
+__all__ = ["Study", "read_study", "write_report"]

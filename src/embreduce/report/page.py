@@ -1,0 +1,103 @@
+"""Self-contained HTML pages: one template, plotly.js embedded once, data as escaped JSON.
+
+Nothing on a page is fetched: plotly.js, the stylesheet, the page script and the data
+all sit inside the file, so a report opened from a laptop with no network looks the same
+as on the machine that wrote it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from embreduce.io import atomic_write
+
+_SLOT = re.compile(r"\{\{ (\w+) \}\}")
+
+
+def escape_label(text: object, *, max_chars: int | None = None) -> str:
+    """Make a user's text safe to show in HTML and in Plotly's HTML-ish labels.
+
+    Long texts are shortened *before* escaping, so an entity such as ``&amp;`` is
+    never cut in half.
+
+    Examples
+    --------
+    >>> escape_label('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    >>> escape_label("a long sentence", max_chars=8)
+    'a long…'
+    """
+    text = " ".join(str(text).split())
+    if max_chars is not None and len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    return html.escape(text, quote=True)
+
+
+def script_json(obj: Any) -> str:
+    """Serialise ``obj`` for a ``<script type="application/json">`` block.
+
+    ``</`` is written as ``<\\/`` so no value can close the script element early.
+    """
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_plain)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _plain(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def figure_json(fig: Any) -> Any:
+    """A Plotly figure as plain JSON data (lists, not base64 typed arrays)."""
+    return json.loads(fig.to_json(engine="json"))
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The plotly.js bundle that ships with the installed ``plotly`` package."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _asset(name: str) -> str:
+    return resources.files("embreduce.report").joinpath("templates", name).read_text("utf-8")
+
+
+def render_page(template: str, slots: dict[str, str]) -> str:
+    """Fill ``{{ name }}`` slots of a packaged template in one pass.
+
+    The shared stylesheet and plotly.js fill ``{{ style }}`` and ``{{ plotly_js }}``;
+    values are inserted as given (escape them first) and are never scanned again.
+    """
+    values = {"style": _asset("page.css"), "plotly_js": plotly_js(), **slots}
+
+    def fill(match: re.Match[str]) -> str:
+        return values[match.group(1)]
+
+    return _SLOT.sub(fill, _asset(template))
+
+
+def page_script(name: str) -> str:
+    """The text of a packaged page script (``report.js``, ``map.js``)."""
+    return _asset(name)
+
+
+def write_page(path: str | os.PathLike[str], text: str) -> Path:
+    """Write an HTML page atomically and return its path."""
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

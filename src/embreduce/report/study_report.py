@@ -1,0 +1,520 @@
+"""The study report: one offline ``report.html`` built from a study folder.
+
+The study writes ``results.json``, ``base_distribution.json`` and ``study.json``; this
+module reads them and nothing else, so a report can be rebuilt at any time with
+``embreduce report STUDY_DIR``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from embreduce import __version__
+from embreduce.exceptions import InputError
+from embreduce.report.charts import (
+    CHART_KINDS,
+    distribution_figure,
+    house_template,
+    metric_curves_figure,
+)
+from embreduce.report.page import (
+    escape_label,
+    figure_json,
+    page_script,
+    render_page,
+    script_json,
+    write_page,
+)
+
+METHOD_NAMES = {
+    "pca": "PCA",
+    "tsne": "t-SNE",
+    "umap": "UMAP",
+    "svd": "truncated SVD",
+    "ica": "ICA",
+    "random": "random projection",
+    "gaussian_rp": "Gaussian random projection",
+    "sparse_rp": "sparse random projection",
+    "encoder": "cosine encoder",
+    "limit": "limit",
+}
+"""Display names of the reducers the registry knows; other names are shown as they are."""
+
+SPLIT_ORDER = ("eval", "train")
+
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # (field, heading, number format)
+    ("method", "method", ""),
+    ("dim", "dim", "d"),
+    ("split", "split", ""),
+    ("mse", "MSE", ".3e"),
+    ("mae", "MAE", ".4f"),
+    ("mean", "mean diff", "+.4f"),
+    ("std", "std diff", ".4f"),
+    ("q01", "q01", "+.3f"),
+    ("q99", "q99", "+.3f"),
+    ("spearman", "Spearman", ".4f"),
+    ("recall_at_10", "recall@10", ".3f"),
+    ("trustworthiness", "trustworthiness", ".3f"),
+    ("n_pairs", "pairs", ",d"),
+    ("fit_seconds", "fit s", ".2f"),
+    ("transform_seconds", "transform s", ".3f"),
+)
+
+
+def method_name(method: str) -> str:
+    """The display name of a method (raw text; escape before putting it in HTML)."""
+    return METHOD_NAMES.get(method, method)
+
+
+@dataclass
+class Study:
+    """What a study folder holds, as read by :func:`read_study`.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+    rows : list of dict
+        ``results.json`` rows: one per (method, dim, split), with histograms.
+    base : dict
+        ``base_distribution.json``: histogram edges and the original vectors' histograms.
+    meta : dict
+        ``study.json``: settings, data sizes, versions, recommendation, timing.
+    """
+
+    folder: Path
+    rows: list[dict[str, Any]]
+    base: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommendation(self) -> dict[str, Any] | None:
+        """``{"method", "dim", "reason"}`` or None when the study made no pick."""
+        rec = self.meta.get("recommendation")
+        return rec if isinstance(rec, dict) and rec.get("method") else None
+
+    @property
+    def splits(self) -> list[str]:
+        """Splits that have rows, the held-out one first."""
+        present = {r["split"] for r in self.rows}
+        return [s for s in SPLIT_ORDER if s in present] + sorted(present - set(SPLIT_ORDER))
+
+    def candidates(self, split: str) -> list[dict[str, Any]]:
+        """The rows of ``split`` that a user could pick (not the ``limit`` reference)."""
+        return [
+            r for r in self.rows if r["split"] == split and r["method"] != "limit" and _has_hists(r)
+        ]
+
+
+def _has_hists(row: dict[str, Any]) -> bool:
+    return bool(row.get("hist_reduced")) and bool(row.get("hist_diff"))
+
+
+def read_study(study_dir: str | os.PathLike[str]) -> Study:
+    """Read a study folder written by ``embreduce study`` (see :func:`embreduce.study.load_study`).
+
+    Parameters
+    ----------
+    study_dir : path-like
+        The folder holding ``study.json``, ``results.json`` and ``base_distribution.json``.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    InputError
+        A missing folder or file, invalid JSON, or histograms that do not match their edges.
+    """
+    from embreduce.study import load_study
+
+    folder = Path(study_dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such study folder")
+    raw = load_study(folder)
+    rows = (raw["results"] or {}).get("rows") if isinstance(raw["results"], dict) else None
+    if not rows:
+        raise InputError(f"{folder / 'results.json'}: no result rows")
+    study = Study(folder, rows, raw["base_distribution"], raw["study"] or {})
+    _check_shapes(study)
+    return study
+
+
+def _check_shapes(study: Study) -> None:
+    for key in ("cos_edges", "diff_edges"):
+        if len(study.base.get(key) or []) < 2:
+            raise InputError(f"{study.folder / 'base_distribution.json'}: no '{key}'")
+    n_cos, n_diff = len(study.base["cos_edges"]) - 1, len(study.base["diff_edges"]) - 1
+    for split in study.splits:
+        hist = (study.base.get(split) or {}).get("hist")
+        if hist is not None and len(hist) != n_cos:
+            raise InputError(
+                f"base_distribution.json: the {split} histogram has {len(hist)} bins, "
+                f"the edges give {n_cos}"
+            )
+    for row in study.rows:
+        for key, n in (("hist_reduced", n_cos), ("hist_diff", n_diff)):
+            if row.get(key) and len(row[key]) != n:
+                raise InputError(
+                    f"results.json: {row['method']}-{row['dim']} ({row['split']}) has "
+                    f"{len(row[key])} bins in {key}, the edges give {n}"
+                )
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def candidate_key(method: str, dim: int, split: str) -> str:
+    """The id of one (method, dim, split) in the page's data and the control's value."""
+    return f"{method}|{int(dim)}|{split}"
+
+
+def _original_label(study: Study) -> str:
+    dim = (study.meta.get("data") or {}).get("dim")
+    return f"original {dim}-d" if dim else "original"
+
+
+def _candidate_label(row: dict[str, Any]) -> str:
+    return f"{method_name(row['method'])} {int(row['dim'])}-d"
+
+
+def _subtitle(row: dict[str, Any]) -> str:
+    parts = [f"{row['split']} split"]
+    if _number(row.get("n_pairs")) is not None:
+        parts.append(f"{int(row['n_pairs']):,} pairs")
+    for key, label, fmt in (("mean", "mean diff", "+.4f"), ("std", "std", ".4f")):
+        value = _number(row.get(key))
+        if value is not None:
+            parts.append(f"{label} {value:{fmt}}")
+    if _number(row.get("mse")) is not None:
+        parts.append(f"MSE {row['mse']:.2e}")
+    return escape_label(" · ".join(parts))
+
+
+def candidate_figures(study: Study, row: dict[str, Any]) -> dict[str, Any]:
+    """The three distribution charts (``base``, ``diff``, ``both``) for one result row."""
+    base_hist = (study.base.get(row["split"]) or {}).get("hist")
+    if base_hist is None:
+        raise InputError(f"base_distribution.json has no '{row['split']}' histogram")
+    common = {
+        "cos_edges": study.base["cos_edges"],
+        "diff_edges": study.base["diff_edges"],
+        "original_hist": base_hist,
+        "reduced_hist": row["hist_reduced"],
+        "diff_hist": row["hist_diff"],
+        "original_label": escape_label(_original_label(study)),
+        "reduced_label": escape_label(_candidate_label(row)),
+        "subtitle": _subtitle(row),
+    }
+    return {kind: distribution_figure(kind, **common) for kind in CHART_KINDS}
+
+
+def _ordered_candidates(study: Study, split: str) -> list[dict[str, Any]]:
+    """Candidates of one split: the recommended method first, then by method and dim."""
+    rows = study.candidates(split)
+    rec = study.recommendation
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    if rec and rec["method"] in methods:
+        methods.remove(rec["method"])
+        methods.insert(0, rec["method"])
+
+    def order(r: dict[str, Any]) -> tuple[int, int, int]:
+        is_rec = bool(rec) and r["method"] == rec["method"] and int(r["dim"]) == int(rec["dim"])
+        return methods.index(r["method"]), 0 if is_rec else 1, int(r["dim"])
+
+    return sorted(rows, key=order)
+
+
+def curves_figure(study: Study, split: str) -> Any:
+    """Metric-versus-dimension curves of one split."""
+    rows = [r for r in study.rows if r["split"] == split]
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "limit"))
+    if any(r["method"] == "limit" for r in rows):
+        methods.append("limit")
+    rec = study.recommendation
+    return metric_curves_figure(
+        rows,
+        methods=methods,
+        labels={m: escape_label(method_name(m)) for m in methods},
+        recommended=(rec["method"], int(rec["dim"])) if rec else None,
+        subtitle=escape_label(f"{split} split"),
+    )
+
+
+# ----------------------------------------------------------------------------- page parts
+
+
+def _number(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _results_table(study: Study) -> str:
+    rec = study.recommendation
+    heads = "".join(
+        f'<th scope="col"><button type="button">{escape_label(h)}</button></th>'
+        for _, h, _ in TABLE_COLUMNS
+    )
+    body = []
+    rows = sorted(
+        study.rows,
+        key=lambda r: (study.splits.index(r["split"]), r["method"] == "limit", _sort_mse(r)),
+    )
+    for row in rows:
+        classes = []
+        if rec and row["method"] == rec["method"] and int(row["dim"]) == int(rec["dim"]):
+            classes.append("recommended")
+        if row["method"] == "limit":
+            classes.append("limit")
+        cells = "".join(_cell(row.get(key), fmt) for key, _, fmt in TABLE_COLUMNS)
+        body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
+    return (
+        f'<table class="results"><thead><tr>{heads}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _sort_mse(row: dict[str, Any]) -> float:
+    value = _number(row.get("mse"))
+    return value if value is not None else math.inf
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if not fmt:
+        return f"<td>{escape_label(value)}</td>"
+    number = _number(value)
+    if number is None:
+        return '<td data-value="">–</td>'
+    shown = f"{int(number):{fmt}}" if fmt.endswith("d") else f"{number:{fmt}}"
+    return f'<td data-value="{number!r}">{escape_label(shown)}</td>'
+
+
+def _recommendation_html(study: Study) -> str:
+    rec = study.recommendation
+    if rec is None:
+        return (
+            '<p class="pick">No recommendation</p>'
+            '<p class="reason">The study made no pick; compare the candidates below.</p>'
+        )
+    pick = escape_label(f"{method_name(rec['method'])} at {int(rec['dim'])} dimensions")
+    reason = escape_label(rec.get("reason") or "")
+    return (
+        f'<p class="muted">Recommended</p><p class="pick">{pick}</p><p class="reason">{reason}</p>'
+    )
+
+
+def metadata_items(study: Study) -> list[tuple[str, str]]:
+    """(label, value) pairs describing the run, as raw text."""
+    settings = study.meta.get("settings") or {}
+    data = study.meta.get("data") or {}
+    items: list[tuple[str, str]] = []
+
+    def add(label: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            items.append((label, str(value)))
+
+    add("input", settings.get("input"))
+    add("model", settings.get("model"))
+    if data.get("n") is not None:
+        add("N", f"{int(data['n']):,} vectors of {data.get('dim', '?')} dimensions")
+    if data.get("n_train") is not None or data.get("n_eval") is not None:
+        add(
+            "split",
+            f"{int(data.get('n_train') or 0):,} train / {int(data.get('n_eval') or 0):,} eval"
+            + (f" (holdout {settings['holdout']})" if settings.get("holdout") is not None else ""),
+        )
+    for split in study.splits:
+        dist = study.base.get(split) or {}
+        if dist.get("n_pairs") is not None:
+            sampled = " (sampled)" if dist.get("sampled") else ""
+            add(f"pairs ({split})", f"{int(dist['n_pairs']):,}{sampled}")
+    if settings.get("methods"):
+        add("methods", ", ".join(map(str, settings["methods"])))
+    if settings.get("dims"):
+        add("dimensions", ", ".join(map(str, settings["dims"])))
+    add("seed", settings.get("seed"))
+    add("max pairs", settings.get("max_pairs"))
+    if study.meta.get("elapsed_seconds") is not None:
+        add("time taken", _duration(float(study.meta["elapsed_seconds"])))
+    add("started", study.meta.get("started"))
+    versions = study.meta.get("versions") or {}
+    if versions:
+        add("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return items
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _notes_html(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape_label(note)}</li>" for note in notes)
+    return f'<section class="card notes" id="notes"><h2>Notes</h2><ul>{items}</ul></section>'
+
+
+def _metadata_html(study: Study) -> str:
+    items = metadata_items(study)
+    if not items:
+        return '<p class="muted">This study folder has no study.json.</p>'
+    rows = "".join(f"<dt>{escape_label(k)}</dt><dd>{escape_label(v)}</dd>" for k, v in items)
+    return f'<dl class="meta">{rows}</dl>'
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def report_data(study: Study) -> dict[str, Any]:
+    """Everything the page script needs: candidates, their charts, the curves."""
+    template = house_template().to_plotly_json()
+    candidates, figures = [], {}
+    for split in study.splits:
+        for row in _ordered_candidates(study, split):
+            key = candidate_key(row["method"], row["dim"], split)
+            candidates.append(
+                {
+                    "key": key,
+                    "method": row["method"],
+                    "method_label": method_name(row["method"]),
+                    "dim": int(row["dim"]),
+                    "split": split,
+                }
+            )
+            figures[key] = {
+                kind: _without_template(figure_json(fig))
+                for kind, fig in candidate_figures(study, row).items()
+            }
+    if not candidates:
+        raise InputError(f"{study.folder}: no candidate has histograms to draw")
+    rec = study.recommendation
+    default = candidates[0]["key"]
+    if rec:
+        default = next(
+            (
+                c["key"]
+                for c in candidates
+                if c["method"] == rec["method"] and c["dim"] == int(rec["dim"])
+            ),
+            default,
+        )
+    return {
+        "template": template,
+        "candidates": candidates,
+        "splits": [s for s in study.splits if any(c["split"] == s for c in candidates)],
+        "default": default,
+        "recommended": {"method": rec["method"], "dim": int(rec["dim"])} if rec else None,
+        "figures": figures,
+        "curves": {
+            s: _without_template(figure_json(curves_figure(study, s))) for s in study.splits
+        },
+    }
+
+
+def _without_template(fig: dict[str, Any]) -> dict[str, Any]:
+    # The template is the same for every chart: the page holds it once.
+    fig.get("layout", {}).pop("template", None)
+    return fig
+
+
+def render_report(study: Study) -> str:
+    """The report page of ``study`` as an HTML string."""
+    settings = study.meta.get("settings") or {}
+    subtitle = " · ".join(
+        str(x)
+        for x in (
+            settings.get("input"),
+            settings.get("model"),
+            study.meta.get("started"),
+        )
+        if x
+    )
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return render_page(
+        "report.html",
+        {
+            "title": escape_label(f"embreduce study: {study.folder.resolve().name}"),
+            "subtitle": escape_label(subtitle or str(study.folder)),
+            "recommendation": _recommendation_html(study),
+            "notes": _notes_html(study.meta.get("notes") or []),
+            "table": _results_table(study),
+            "metadata": _metadata_html(study),
+            "footer": escape_label(f"Written by embreduce {__version__} on {now}."),
+            "data": script_json(report_data(study)),
+            "script": page_script("report.js"),
+        },
+    )
+
+
+def write_report(
+    study_dir: str | os.PathLike[str],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    static: Literal["png", "svg"] | None = None,
+) -> Path:
+    """Write the study's ``report.html``, and optionally each chart as an image.
+
+    Parameters
+    ----------
+    study_dir : path-like
+        A folder written by ``embreduce study``.
+    output : path-like, optional
+        Where to write the page; default ``STUDY_DIR/report.html``.
+    static : {"png", "svg"}, optional
+        Also write the charts as images into ``figures/`` beside the page: the three
+        distribution charts of every candidate of the held-out split, and the metric
+        curves. See :func:`embreduce.report.static.write_images`.
+
+    Returns
+    -------
+    pathlib.Path
+        The page written. It is self-contained: it opens offline and fetches nothing.
+
+    Examples
+    --------
+    >>> from embreduce.report import write_report
+    >>> write_report("runs/minilm")  # doctest: +SKIP
+    PosixPath('runs/minilm/report.html')
+    """
+    if static not in (None, "png", "svg"):
+        raise InputError(f"--static must be png or svg, got {static!r}")
+    study = read_study(study_dir)
+    output = Path(output) if output is not None else study.folder / "report.html"
+    path = write_page(output, render_report(study))
+    if static is not None:
+        write_static_figures(study, output.parent / "figures", static)
+    return path
+
+
+def static_figures(study: Study) -> dict[str, Any]:
+    """The report's charts as ``{file stem: figure}`` for image export."""
+    split = study.splits[0]
+    figures: dict[str, Any] = {f"metrics-{split}": curves_figure(study, split)}
+    for row in _ordered_candidates(study, split):
+        for kind, fig in candidate_figures(study, row).items():
+            figures[f"{row['method']}-{int(row['dim'])}-{split}-{kind}"] = fig
+    return figures
+
+
+def write_static_figures(
+    study: Study, folder: str | os.PathLike[str], fmt: Literal["png", "svg"]
+) -> list[Path]:
+    """Write :func:`static_figures` as ``fmt`` images into ``folder``."""
+    from embreduce.report.static import write_images
+
+    figures = static_figures(study)
+    sizes = {stem: (1500, 480) if stem.startswith("metrics-") else (900, 520) for stem in figures}
+    return write_images(figures, folder, fmt, sizes=sizes)

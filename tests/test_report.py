@@ -1,0 +1,145 @@
+"""The study report: a self-contained page, checked in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from browser import Visit, browser, open_page  # noqa: F401 - pytest fixtures
+from study_fixture import HOSTILE, write_study_dir
+
+from embreduce.exceptions import InputError
+from embreduce.report import read_study, write_report
+from embreduce.report.page import plotly_js
+
+REASON = f"lowest MSE {HOSTILE} </script><script>document.title='pwned'</script>"
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_study_dir(tmp_path_factory.mktemp("study") / "run", n=300, reason=REASON)
+
+
+@pytest.fixture(scope="module")
+def report(study_dir: Path) -> Path:
+    return write_report(study_dir)
+
+
+def test_report_is_one_self_contained_file(report: Path, study_dir: Path) -> None:
+    assert report == study_dir / "report.html"
+    text = report.read_text("utf-8")
+    assert text.count(plotly_js()[:200]) == 1, "plotly.js must be embedded exactly once"
+    ours = text.replace(plotly_js(), "")  # plotly.js itself holds links it never fetches
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
+    assert "cdn.plot.ly" not in ours
+    assert HOSTILE not in text, "labels must be escaped"
+    assert not list(study_dir.glob(".report*")), "no temporary file left behind"
+
+
+def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:  # noqa: F811
+    visit: Visit = open_page(report)
+    visit.screenshot("report")
+    visit.assert_clean()
+
+    base, diff, both = (visit.plot(f"chart-{k}") for k in ("base", "diff", "both"))
+    study = read_study(report.parent)
+    n_cos, n_diff = len(study.base["cos_edges"]) - 1, len(study.base["diff_edges"]) - 1
+    # The recommended candidate is shown first.
+    assert [t["name"] for t in base["traces"]] == ["original 48-d", "PCA 16-d"]
+    assert [t["n"] for t in base["traces"]] == [n_cos, n_cos]
+    assert [t["n"] for t in diff["traces"]] == [n_diff]
+    assert [t["n"] for t in both["traces"]] == [n_cos, n_cos, n_diff]
+    for chart in (base, diff, both):
+        assert chart["xaxis"] and chart["yaxis"] == "density"
+        assert all(t["svg_paths"] == 1 for t in chart["traces"]), chart
+
+    curves = visit.plot("chart-curves")
+    lines = [t for t in curves["traces"] if t["name"] != "recommended"]
+    assert {t["name"] for t in lines} == {"PCA", "random projection", "limit"}
+    assert all(t["n"] == 4 and t["svg_points"] == 4 for t in lines)  # 4 dims each
+    rows = visit.page.locator("table.results tbody tr")
+    assert rows.count() == len(study.rows)
+
+
+def test_control_switches_the_charts(open_page, report: Path) -> None:  # noqa: F811
+    visit = open_page(report)
+    page = visit.page
+    assert page.locator("#method-select option").all_text_contents() == [
+        "PCA",
+        "random projection",
+    ]
+    assert page.input_value("#dim-select") == "16"
+
+    page.select_option("#method-select", "random")
+    page.select_option("#dim-select", "4")
+    assert page.evaluate("document.body.dataset.candidate") == "random|4|eval"
+    names = [t["name"] for t in visit.plot("chart-both")["traces"]]
+    assert names == [
+        "original 48-d",
+        "random projection 4-d",
+        "difference: original − random projection 4-d",
+    ]
+
+    page.select_option("#split-select", "train")
+    assert page.evaluate("document.body.dataset.candidate") == "random|4|train"
+    subtitle = page.evaluate(
+        "document.getElementById('chart-base')._fullLayout.title.subtitle.text"
+    )
+    assert subtitle.startswith("train split")
+    visit.screenshot("report-random-4-train", full_page=False)
+    visit.assert_clean()
+
+
+def test_hostile_labels_show_as_text(open_page, report: Path) -> None:  # noqa: F811
+    visit = open_page(report)
+    assert visit.page.title().startswith("embreduce study")
+    reason = visit.page.locator("#recommendation .reason").inner_text()
+    assert HOSTILE in reason and "</script>" in reason
+    assert visit.page.locator("#recommendation img").count() == 0
+    visit.assert_clean()
+
+
+def test_results_table_sorts(open_page, report: Path) -> None:  # noqa: F811
+    visit = open_page(report)
+    page = visit.page
+    page.locator("table.results th button", has_text="MSE").click()
+    values = page.eval_on_selector_all(
+        "table.results tbody tr td:nth-child(4)", "cells => cells.map(c => Number(c.dataset.value))"
+    )
+    assert values == sorted(values)
+    page.locator("table.results th button", has_text="MSE").click()
+    values = page.eval_on_selector_all(
+        "table.results tbody tr td:nth-child(4)", "cells => cells.map(c => Number(c.dataset.value))"
+    )
+    assert values == sorted(values, reverse=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_static_images(tmp_path: Path, fmt: str) -> None:
+    study_dir = write_study_dir(tmp_path / "run", n=80, dims=(4, 8))
+    output = write_report(study_dir, static=fmt)
+    files = sorted((output.parent / "figures").iterdir())
+    names = {f.name for f in files}
+    assert f"metrics-eval.{fmt}" in names
+    assert {f"pca-4-eval-{k}.{fmt}" for k in ("base", "diff", "both")} <= names
+    assert len(files) == 1 + 2 * 2 * 3  # curves + 2 methods x 2 dims x 3 charts
+    head = files[0].read_bytes()[:200]
+    assert head.startswith(b"\x89PNG") if fmt == "png" else b"<svg" in head
+
+
+def test_missing_or_broken_study(tmp_path: Path, study_dir: Path) -> None:
+    with pytest.raises(InputError, match="no such study folder"):
+        write_report(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not a study folder"):
+        write_report(tmp_path / "empty")
+    broken = write_study_dir(tmp_path / "broken", n=60, dims=(4,))
+    results = json.loads((broken / "results.json").read_text())
+    results["rows"][0]["hist_diff"] = results["rows"][0]["hist_diff"][:-1]
+    (broken / "results.json").write_text(json.dumps(results))
+    with pytest.raises(InputError, match="bins in hist_diff"):
+        write_report(broken)
+    assert not (broken / "report.html").exists()
