@@ -340,6 +340,129 @@ def study(
         console.print(f"Report: {write_report(output)}")
 
 
+@app.command()
+@user_errors
+def compress(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="VECTORS",
+            help="Vectors: .parquet, .npy or .npz; a folder of Parquet files with --engine dask.",
+        ),
+    ],
+    reducer: Annotated[
+        Path,
+        typer.Option(
+            "--model", "-m", help="A reducer saved by study, e.g. out/demo/models/encoder-128."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write: .npy, .npz or .parquet; a folder with dask."
+        ),
+    ],
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="Compressed vectors: float32 or float16.")
+    ] = "float32",
+    normalize: NormalizeOpt = False,
+    vector_column: Annotated[
+        str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (one process, streaming) or dask.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Dask scheduler, e.g. tcp://host:8786; default a local cluster."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Workers of the local Dask cluster.")
+    ] = 2,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compress vectors with a saved reducer, streaming, in flat memory.
+
+    Ids, texts and metadata columns pass through unchanged.
+
+    Examples:
+
+      embreduce compress vectors.parquet --model out/demo/models/encoder-128 -o small.parquet
+
+      embreduce compress dataset/ --model out/demo/models/pca-128 -o small/ --engine dask
+      --scheduler tcp://host:8786
+    """
+    from embreduce.compress import DTYPES
+    from embreduce.compress import compress as compress_file
+    from embreduce.io import VECTOR_SUFFIXES
+
+    if dtype not in DTYPES:
+        raise typer.BadParameter(f"use one of {', '.join(DTYPES)}", param_hint="--dtype")
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter("use local or dask", param_hint="--engine")
+    if scheduler is not None and engine != "dask":
+        raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
+    opts = dict(dtype=dtype, normalize=normalize, vector_column=vector_column)
+    if engine == "dask":
+        from embreduce.dask_engine import compress_dataset
+
+        result = compress_dataset(
+            input_path, reducer, output, scheduler=scheduler, n_workers=workers,
+            show_progress=not quiet, **opts,
+        )  # fmt: skip
+        where = f"{result.n_partitions} partition(s) on {result.scheduler}"
+    else:
+        if output.suffix.lower() not in VECTOR_SUFFIXES:
+            raise typer.BadParameter(
+                f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
+                param_hint="--output",
+            )
+        result = compress_file(input_path, reducer, output, show_progress=not quiet, **opts)
+        where = "one process"
+    console.print(
+        f"Compressed [bold]{result.n_rows:,}[/] vectors {result.n_features_in} -> "
+        f"[bold]{result.n_components}[/] dims ({dtype}) in {result.seconds:.1f} s, "
+        f"{result.rows_per_second:,.0f} rows/s, {where}. Wrote {output}"
+    )
+
+
+@app.command()
+@user_errors
+def export(
+    reducer: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A reducer saved by study (models/<m>-<d>).")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The sentence-transformers folder to write.")
+    ],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base", help="Embedding model; default the one the study's vectors came from."
+        ),
+    ] = None,
+    normalize: Annotated[
+        bool,
+        typer.Option("--normalize/--no-normalize", help="End with a Normalize module."),
+    ] = False,
+) -> None:
+    """Write a sentence-transformers model that outputs the reduced vectors.
+
+    Example:
+
+      embreduce export out/demo/models/encoder-128 -o my-minilm-128/
+    """
+    from embreduce.export import export_model
+
+    path = export_model(reducer, output, base=base, normalize=normalize)
+    console.print(
+        f"Wrote {path}. Load it with SentenceTransformer({str(path)!r}); "
+        "no embreduce import needed."
+    )
+
+
 def main() -> None:
     """Entry point of the ``embreduce`` console script."""
     app()

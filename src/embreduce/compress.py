@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -39,8 +41,8 @@ from embreduce.progress import progress_bar
 DTYPES = ("float32", "float16")
 """Output types :func:`compress` can write."""
 
-DEFAULT_CHUNK_ROWS = 65_536
-"""Rows per chunk: ~100 MB of 384-d float32 input, large enough for BLAS to run at speed."""
+DEFAULT_CHUNK_ROWS = 16_384
+"""Rows per chunk: 24 MiB of 384-d float32, large enough for BLAS, small enough for flat memory."""
 
 _INFO_KEY = b"embreduce"
 
@@ -226,7 +228,9 @@ class _ParquetSource(_Source):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(self.path) as pf:
+        # Without pre-buffering, pyarrow reads a column chunk a few MiB at a time instead of
+        # whole (a row group of embed's output can hold a million rows).
+        with pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 22) as pf:
             for batch in pf.iter_batches(batch_size=chunk_rows):
                 table = pa.Table.from_batches([batch])
                 vectors = arrow_to_vectors(table.column(self.vector_column))
@@ -475,6 +479,46 @@ def _npz_label_arrays(labels: list[Any], info: dict[str, Any]) -> dict[str, np.n
 # --------------------------------------------------------------------------- compress
 
 
+def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Read the next chunks in a thread while this one is reduced and written.
+
+    Parquet decoding and file reads release the GIL, so reading overlaps the matrix
+    product and the writing; ``depth`` bounds how many chunks wait in memory.
+    """
+    done = object()
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the consumer has gone
+
+    def work() -> None:
+        try:
+            for item in chunks:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=work, name="embreduce-read", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 @dataclass
 class CompressResult:
     """What :func:`compress` did.
@@ -576,7 +620,7 @@ def compress(
             )
         try:
             offset = 0
-            for vectors, labels in src.chunks(chunk_rows):
+            for vectors, labels in _prefetch(src.chunks(chunk_rows)):
                 sink.write(model.transform(vectors, offset=offset), labels)
                 offset += len(vectors)
                 bar.advance(len(vectors))
