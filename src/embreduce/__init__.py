@@ -21,6 +21,7 @@ _LAZY = {
     "EmbeddingSet": "embreduce.io",
     "load_vectors": "embreduce.io",
     "save_vectors": "embreduce.io",
+    "CosineSimilarityEncoder": "embreduce.reducers.encoder",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,0 +1,392 @@
+"""Save and load fitted reducers as a folder: ``config.json`` plus ``model.safetensors``.
+
+No pickle and no joblib: the config is JSON, the fitted arrays are safetensors, and loading
+rebuilds the estimator from its parameters, then checks every array against the shapes the
+config implies before using it.
+
+Format (``format_version`` 1)
+-----------------------------
+``config.json``::
+
+    {"format_version": 1, "method": "pca", "embreduce_version": "0.1.0",
+     "params": {...get_params()...}, "n_features_in": 384, "n_components": 128,
+     "fitted": {...JSON-able fitted attributes...},
+     "arrays": {"components_": {"shape": [128, 384], "dtype": "float32"}, ...},
+     "linear": true, "architecture": {...encoders only...}, "extra": {...caller's...}}
+
+``model.safetensors`` holds the fitted arrays. For the baselines they are named after the
+scikit-learn attributes (``components_``, ``mean_``...). For the encoders they are
+``layers.{i}.weight`` of shape ``(out, in)`` and, for the MLP, ``layers.{i}.bias`` of shape
+``(out,)``: the layout of torch ``Linear`` and of sentence-transformers ``Dense``. The MLP
+applies ``architecture["activation"]`` after every layer but the last, and L2-normalises
+its input first (``architecture["normalize_input"]``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from embreduce.exceptions import InputError, ModelNotFoundError
+
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+UNSAVABLE = ("umap", "tsne")
+"""Reducers whose fitted state cannot be written without pickle."""
+
+
+def method_of(reducer: Any) -> str:
+    """Return the registry name of a reducer instance (``"pca"``, ``"encoder"``...)."""
+    from sklearn.decomposition import PCA, TruncatedSVD
+    from sklearn.random_projection import GaussianRandomProjection
+
+    from embreduce.reducers.baselines import TruncateReducer
+    from embreduce.reducers.encoder import CosineSimilarityEncoder
+
+    if isinstance(reducer, CosineSimilarityEncoder):
+        return reducer._method_name
+    for cls, name in (
+        (PCA, "pca"),
+        (TruncatedSVD, "svd"),
+        (GaussianRandomProjection, "random"),
+        (TruncateReducer, "truncate"),
+    ):
+        if isinstance(reducer, cls):
+            return name
+    module = type(reducer).__module__
+    if module.startswith("umap") or "UMAP" in type(reducer).__name__:
+        return "umap"
+    if "TSNE" in type(reducer).__name__:
+        return "tsne"
+    raise InputError(f"cannot save a {type(reducer).__name__}: not one of embreduce's reducers")
+
+
+def save_reducer(
+    reducer: Any,
+    directory: str | Path,
+    *,
+    method: str | None = None,
+    extra: dict | None = None,
+) -> Path:
+    """Write a fitted reducer to ``directory`` as ``config.json`` + ``model.safetensors``.
+
+    The folder is written beside its final place and renamed into it, so a reader never
+    sees half a model.
+
+    Parameters
+    ----------
+    reducer : estimator
+        A fitted pca, svd, random, truncate, encoder or encoder-mlp reducer.
+    directory : str or Path
+        The folder to create (replaced if it exists).
+    method : str, optional
+        The registry name; inferred from the reducer's class when omitted.
+    extra : dict, optional
+        JSON-able information stored under ``"extra"`` (e.g. the embedding model's name).
+
+    Returns
+    -------
+    Path
+        ``directory``.
+
+    Raises
+    ------
+    InputError
+        For UMAP and t-SNE (they cannot be saved without pickle), an unfitted reducer, or
+        parameters/extra that are not JSON.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from embreduce.reducers import make_reducer, load_reducer
+    >>> X = np.random.default_rng(0).normal(size=(30, 6))
+    >>> pca = make_reducer("pca", 2).fit(X)
+    >>> back = load_reducer(save_reducer(pca, tempfile.mkdtemp() + "/pca"))
+    >>> np.allclose(back.transform(X), pca.transform(X))
+    True
+    """
+    from safetensors.numpy import save_file
+    from sklearn.utils.validation import check_is_fitted
+
+    from embreduce import __version__
+    from embreduce.io import atomic_directory
+
+    inferred = method_of(reducer)
+    if method is not None and method != inferred:
+        raise InputError(f"method='{method}' does not match the reducer, a '{inferred}'")
+    if inferred in UNSAVABLE:
+        raise InputError(
+            f"{inferred} reducers cannot be saved: their fitted state is only writable with "
+            "pickle, which embreduce does not use; save the reduced vectors instead"
+        )
+    check_is_fitted(reducer)
+    arrays, fitted = _get_state(reducer)
+    # safetensors stores C order; remember Fortran-ordered arrays so that a loaded model
+    # multiplies in the same memory layout and gives bit-identical results
+    orders = {
+        k: "F" if v.flags.f_contiguous and not v.flags.c_contiguous else "C"
+        for k, v in arrays.items()
+    }
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    config: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "method": inferred,
+        "embreduce_version": __version__,
+        "params": _jsonable_params(reducer.get_params(deep=False)),
+        "n_features_in": int(reducer.n_features_in_),
+        "n_components": int(output_dim(reducer)),
+        "linear": inferred != "encoder-mlp",
+        "fitted": fitted,
+        "arrays": {
+            k: {"shape": list(v.shape), "dtype": str(v.dtype), "order": orders[k]}
+            for k, v in arrays.items()
+        },
+    }
+    if inferred.startswith("encoder"):
+        config["architecture"] = {
+            "layer_sizes": reducer.layer_sizes,
+            "activation": reducer.activation if reducer.hidden_layers else None,
+            "normalize_input": bool(reducer.hidden_layers),
+            "bias": bool(reducer.hidden_layers),
+            "weights": "layers.{i}.weight (out, in); layers.{i}.bias (out,) for the MLP",
+        }
+        config["training"] = reducer.training_summary_
+    if extra is not None:
+        config["extra"] = extra
+    try:
+        text = json.dumps(config, indent=2, allow_nan=True, default=_json_scalar)
+    except TypeError as exc:
+        raise InputError(f"cannot save the reducer's config as JSON: {exc}") from None
+    with atomic_directory(directory) as tmp:
+        (tmp / CONFIG_NAME).write_text(text + "\n", encoding="utf-8")
+        save_file(arrays, str(tmp / WEIGHTS_NAME), metadata={"format": "embreduce"})
+    return Path(directory)
+
+
+def load_reducer(directory: str | Path) -> Any:
+    """Read a reducer written by :func:`save_reducer`, checking what it reads.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A folder holding ``config.json`` and ``model.safetensors``.
+
+    Returns
+    -------
+    estimator
+        The fitted reducer, ready to ``transform``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The folder or one of its two files is missing or unreadable.
+    InputError
+        The config is incomplete, of an unknown format or method, or the arrays do not
+        have the shapes it implies.
+
+    Examples
+    --------
+    >>> load_reducer("no/such/folder")
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ModelNotFoundError: no reducer saved at no/such/folder: ...
+    """
+    directory = Path(directory)
+    config = _read_config(directory)
+    arrays = _read_arrays(directory)
+    manifest = config.get("arrays") if isinstance(config.get("arrays"), dict) else {}
+    for name, info in manifest.items():
+        if name in arrays and isinstance(info, dict) and info.get("order") == "F":
+            arrays[name] = np.asfortranarray(arrays[name])
+    method, d, k = config["method"], config["n_features_in"], config["n_components"]
+    from embreduce.reducers import REDUCERS
+
+    if method in UNSAVABLE or method not in REDUCERS:
+        raise InputError(f"{directory}: unknown method '{method}' in {CONFIG_NAME}")
+    params = dict(config["params"])
+    if method.startswith("encoder"):
+        params["hidden_layers"] = tuple(params.get("hidden_layers", ()))
+    try:
+        reducer = REDUCERS[method](**params)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{directory}: bad params in {CONFIG_NAME}: {exc}") from None
+    fitted = config.get("fitted", {})
+    if not isinstance(fitted, dict):
+        raise InputError(f"{directory}: 'fitted' in {CONFIG_NAME} must be an object")
+    _set_state(reducer, method, arrays, fitted, d, k, where=str(directory))
+    if int(output_dim(reducer)) != k:
+        raise InputError(
+            f"{directory}: the reducer gives {output_dim(reducer)} dimensions, the config says {k}"
+        )
+    return reducer
+
+
+def output_dim(reducer: Any) -> int:
+    """The number of dimensions a fitted reducer outputs."""
+    if hasattr(reducer, "n_components_"):
+        return int(reducer.n_components_)
+    if hasattr(reducer, "components_"):
+        return int(reducer.components_.shape[0])
+    return int(reducer.n_components)
+
+
+# ---------------------------------------------------------------------- state in and out
+
+
+def _get_state(reducer: Any) -> tuple[dict[str, NDArray], dict[str, Any]]:
+    if hasattr(reducer, "_get_state"):
+        return reducer._get_state()
+    arrays: dict[str, NDArray] = {}
+    fitted: dict[str, Any] = {}
+    for key, value in vars(reducer).items():
+        if not key.endswith("_") or key.startswith("_") or key == "n_features_in_":
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+            arrays[key] = value
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "OU":
+            fitted[key] = [str(v) for v in value]
+        elif value is None or isinstance(value, (bool, int, float, str, np.generic)):
+            fitted[key] = value.item() if isinstance(value, np.generic) else value
+        else:
+            raise InputError(
+                f"cannot save attribute {key} of type {type(value).__name__} without pickle"
+            )
+    return arrays, fitted
+
+
+def _expected_shapes(method: str, arrays: dict, d: int, k: int) -> dict[str, tuple[int, ...]]:
+    known = {
+        "components_": (k, d),
+        "mean_": (d,),
+        "explained_variance_": (k,),
+        "explained_variance_ratio_": (k,),
+        "singular_values_": (k,),
+        "inverse_components_": (d, k),
+    }
+    allowed = {
+        "pca": (
+            "components_",
+            "mean_",
+            "explained_variance_",
+            "explained_variance_ratio_",
+            "singular_values_",
+        ),
+        "svd": (
+            "components_",
+            "explained_variance_",
+            "explained_variance_ratio_",
+            "singular_values_",
+        ),
+        "random": ("components_", "inverse_components_"),
+        "truncate": (),
+    }[method]
+    required = {
+        "pca": ("components_", "mean_"),
+        "svd": ("components_",),
+        "random": ("components_",),
+        "truncate": (),
+    }[method]
+    names = [n for n in allowed if n in arrays or n in required]
+    return {n: known[n] for n in names}
+
+
+def _set_state(
+    reducer: Any, method: str, arrays: dict, fitted: dict, d: int, k: int, *, where: str
+) -> None:
+    from embreduce.reducers.encoder import check_array_shapes
+
+    try:
+        if hasattr(reducer, "_set_state"):
+            reducer._set_state(arrays, fitted, d)
+            return
+        check_array_shapes(arrays, _expected_shapes(method, arrays, d, k), what=method)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    for key, value in fitted.items():
+        if not key.endswith("_") or key.startswith("_"):
+            raise InputError(f"{where}: unexpected fitted attribute '{key}' in {CONFIG_NAME}")
+        if key == "feature_names_in_":
+            value = np.asarray(value, dtype=object)
+        setattr(reducer, key, value)
+    for key, value in arrays.items():
+        setattr(reducer, key, value)
+    reducer.n_features_in_ = d
+
+
+# ---------------------------------------------------------------------- reading files
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_NAME
+    if not directory.is_dir():
+        raise ModelNotFoundError(f"no reducer saved at {directory}: the folder does not exist")
+    if not path.is_file():
+        raise ModelNotFoundError(f"no reducer saved at {directory}: {CONFIG_NAME} is missing")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    missing = [
+        key
+        for key in ("format_version", "method", "params", "n_features_in", "n_components")
+        if key not in config
+    ]
+    if missing:
+        raise InputError(f"{path}: missing key(s) {', '.join(missing)}")
+    if config["format_version"] != FORMAT_VERSION:
+        raise InputError(
+            f"{path}: format_version {config['format_version']!r} is not supported "
+            f"(this embreduce reads version {FORMAT_VERSION})"
+        )
+    for key in ("n_features_in", "n_components"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{path}: {key} must be a positive integer, got {value!r}")
+    if not isinstance(config["params"], dict):
+        raise InputError(f"{path}: 'params' must be an object")
+    return config
+
+
+def _read_arrays(directory: Path) -> dict[str, NDArray]:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    path = directory / WEIGHTS_NAME
+    if not path.is_file():
+        raise ModelNotFoundError(f"no reducer saved at {directory}: {WEIGHTS_NAME} is missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
+
+
+def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, np.random.RandomState):
+            value = None  # only used while fitting; the fitted arrays carry its effect
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise InputError(
+                f"cannot save parameter {key}={value!r} as JSON; set it to a plain value"
+            ) from None
+        out[key] = value
+    return out
+
+
+def _json_scalar(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
