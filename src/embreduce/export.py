@@ -1,0 +1,204 @@
+"""Put a saved reducer inside a sentence-transformers model folder.
+
+The exported folder holds the base model's modules unchanged, then the reducer as
+sentence-transformers' own ``Dense`` modules (with their bias, so PCA's centring is
+kept), then a ``Normalize`` module if asked. ``SentenceTransformer(folder).encode(texts)``
+returns the reduced vectors; loading it needs sentence-transformers only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embreduce.exceptions import InputError, ModelNotFoundError
+
+_MODULE_TYPE = "sentence_transformers.models.{}"
+# The legacy import path: every sentence-transformers release from 2.x on resolves it.
+
+_SKIP_FILES = {"README.md", ".gitattributes"}
+
+
+_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
+"""The encoder's activations as torch modules (GELU: the exact erf form, like numpy's)."""
+
+
+def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
+    """The reducer as sentence-transformers modules: ``Dense`` layers, maybe a ``Normalize``.
+
+    A linear reducer (PCA, SVD, random projection, truncation, the linear encoder) is one
+    ``Dense`` with no activation whose bias carries any centring (PCA: ``-mean @ W``). The
+    MLP encoder, which scales its input to unit length first, is a ``Normalize`` then one
+    ``Dense`` per layer, with its activation on all but the last.
+
+    Raises
+    ------
+    InputError
+        A reducer with no closed form as ``Dense`` layers (UMAP, t-SNE).
+    """
+    import torch
+    from sentence_transformers.models import Dense, Normalize
+
+    from embreduce.reducers import CosineSimilarityEncoder, linear_map
+
+    pair = linear_map(reducer)
+    modules: list[Any] = []
+    if pair is not None:
+        W, b = (np.asarray(a, dtype=np.float32) for a in pair)
+        layers = [(W.T, b.reshape(-1), None)]
+    elif isinstance(reducer, CosineSimilarityEncoder):
+        modules.append(Normalize())  # the MLP encoder normalises its input
+        act = getattr(torch.nn, _ACTIVATIONS[reducer.activation])
+        last = len(reducer.weights_) - 1
+        layers = [
+            (w, b, None if i == last else act())
+            for i, (w, b) in enumerate(zip(reducer.weights_, reducer.biases_, strict=True))
+        ]
+    else:
+        name = method or type(reducer).__name__
+        raise InputError(
+            f"cannot export the {name} reducer: only pca, svd, random, truncate, encoder and "
+            "encoder-mlp become sentence-transformers Dense layers"
+        )
+    for weight, bias, activation in layers:
+        weight = np.asarray(weight, dtype=np.float32)
+        out_features, in_features = weight.shape
+        bias = np.zeros(out_features, np.float32) if bias is None else bias
+        modules.append(
+            Dense(
+                in_features,
+                out_features,
+                bias=True,
+                activation_function=activation,
+                init_weight=torch.tensor(np.ascontiguousarray(weight)),
+                init_bias=torch.tensor(np.asarray(bias, dtype=np.float32).reshape(-1)),
+            )
+        )
+    return modules
+
+
+def export_model(
+    reducer_dir: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    base: str | None = None,
+    normalize: bool = False,
+) -> Path:
+    """Write a sentence-transformers model folder: the base model, then the reducer.
+
+    Parameters
+    ----------
+    reducer_dir : path-like
+        A reducer saved by ``save_reducer`` (``embreduce study`` saves them under
+        ``models/<method>-<dim>``).
+    output : path-like
+        The folder to write, atomically; an existing folder is replaced.
+    base : str, optional
+        The embedding model: a hub id or a local folder. Default: the model recorded with
+        the study's vectors (``config.json["extra"]["model"]``), else all-MiniLM-L6-v2.
+    normalize : bool
+        Append a ``Normalize`` module, so the reduced vectors have unit length.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder written.
+
+    Raises
+    ------
+    ModelNotFoundError
+        A reducer folder or base model that cannot be found or read.
+    InputError
+        A base model whose output dimension is not the reducer's input dimension, or a
+        reducer that cannot be written as ``Dense`` layers.
+
+    Examples
+    --------
+    >>> export_model("out/demo/models/encoder-128", "my-minilm-128")  # doctest: +SKIP
+    >>> from sentence_transformers import SentenceTransformer  # doctest: +SKIP
+    >>> SentenceTransformer("my-minilm-128").encode(["a happy dog"]).shape  # doctest: +SKIP
+    (1, 128)
+    """
+    from sentence_transformers.models import Normalize
+
+    from embreduce.compress import reducer_config
+    from embreduce.embedding.models import DEFAULT_MODEL
+    from embreduce.io import atomic_directory
+    from embreduce.reducers import load_reducer
+
+    reducer_dir = Path(reducer_dir)
+    if not reducer_dir.is_dir():
+        raise ModelNotFoundError(f"reducer '{reducer_dir}': no such folder")
+    reducer = load_reducer(reducer_dir)
+    config = reducer_config(reducer_dir)
+    base = base or (config.get("extra") or {}).get("model") or DEFAULT_MODEL
+    modules = reducer_modules(reducer, method=config.get("method"))
+    if normalize:
+        modules.append(Normalize())
+    base_model, target = _load_base(base)
+    dim = base_model.get_embedding_dimension()
+    if dim != reducer.n_features_in_:
+        raise InputError(
+            f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
+            f"expects {reducer.n_features_in_}; pass the model it was fitted on with --base"
+        )
+    output = Path(output)
+    with atomic_directory(output) as tmp:
+        if (Path(target) / "modules.json").is_file():
+            shutil.copytree(
+                target, tmp, dirs_exist_ok=True, ignore=lambda _d, names: _SKIP_FILES & set(names)
+            )
+        else:  # a hub model from the cache, or a folder without modules.json
+            base_model.save(str(tmp), create_model_card=False)
+        _append_modules(tmp, modules)
+        _write_readme(tmp, output.name, base, reducer_dir, config, modules)
+    return output
+
+
+def _load_base(base: str) -> tuple[Any, str]:
+    from embreduce.embedding.models import resolve_model
+    from embreduce.embedding.sentence import load_sentence_model
+
+    target, _ = resolve_model(base)
+    return load_sentence_model(base, device="cpu"), target
+
+
+def _append_modules(folder: Path, modules: list[Any]) -> None:
+    entries = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    for module in modules:
+        idx = len(entries)
+        name = type(module).__name__
+        path = f"{idx}_{name}"
+        (folder / path).mkdir()
+        module.save(str(folder / path))
+        entries.append(
+            {"idx": idx, "name": str(idx), "path": path, "type": _MODULE_TYPE.format(name)}
+        )
+    (folder / "modules.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_readme(
+    folder: Path, name: str, base: str, reducer_dir: Path, config: dict[str, Any], modules: list
+) -> None:
+    added = ", ".join(
+        f"Dense {m.in_features}->{m.out_features}" if hasattr(m, "out_features") else "Normalize"
+        for m in modules
+    )
+    dim = [m.out_features for m in modules if hasattr(m, "out_features")][-1]
+    text = (
+        f"# {base} reduced to {dim} dimensions\n\n"
+        f"Exported by embreduce from the reducer in `{reducer_dir}` "
+        f"(method: {config.get('method', 'unknown')}): the modules of `{base}`, then "
+        f"{added}.\n\n"
+        "```python\n"
+        "from sentence_transformers import SentenceTransformer\n\n"
+        f'model = SentenceTransformer("{name}")\n'
+        f"vectors = model.encode(texts)  # shape (len(texts), {dim})\n"
+        "```\n"
+    )
+    (folder / "README.md").write_text(text, encoding="utf-8")

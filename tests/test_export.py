@@ -1,0 +1,126 @@
+"""Exported sentence-transformers folders give what ``embed`` then ``compress`` give."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from embreduce.cli import app
+from embreduce.compress import Compressor
+from embreduce.embedding import DEFAULT_MODEL, top_words
+from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.export import export_model, reducer_modules
+from embreduce.reducers import make_reducer, save_reducer
+
+TEXTS = [
+    "That is a happy person",
+    "Today is a sunny day",
+    "def add(a, b): return a + b",
+    "import numpy as np",
+    "the quick brown fox jumps over the lazy dog",
+]
+K = 8
+
+
+@pytest.fixture(scope="module")
+def train_vectors(minilm) -> np.ndarray:
+    return minilm.encode(top_words(96))
+
+
+@pytest.fixture(scope="module")
+def text_vectors(minilm) -> np.ndarray:
+    return minilm.encode(TEXTS)
+
+
+def _saved(method: str, vectors: np.ndarray, folder, **params) -> object:
+    if method.startswith("encoder"):
+        params = {"max_epochs": 3, "batch_size": 32, "device": "cpu", **params}
+    reducer = make_reducer(method, K, random_state=0, **params).fit(vectors)
+    return save_reducer(reducer, folder, method=method, extra={"model": DEFAULT_MODEL})
+
+
+@pytest.fixture(scope="module")
+def exported_pca(train_vectors, tmp_path_factory) -> tuple:
+    root = tmp_path_factory.mktemp("export")
+    folder = _saved("pca", train_vectors, root / "pca-8")
+    return folder, export_model(folder, root / "exported", normalize=True)
+
+
+def test_exported_pca_equals_embed_then_compress(exported_pca, text_vectors):
+    from sentence_transformers import SentenceTransformer
+
+    folder, out = exported_pca
+    got = SentenceTransformer(str(out), device="cpu").encode(TEXTS)
+    expected = Compressor.load(folder, normalize=True).transform(text_vectors)
+    assert got.shape == (len(TEXTS), K)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_exported_mlp_equals_embed_then_compress(tmp_path, train_vectors, text_vectors):
+    from sentence_transformers import SentenceTransformer
+
+    params = {"hidden_layers": (16,), "activation": "gelu"}
+    folder = _saved("encoder-mlp", train_vectors, tmp_path / "mlp", **params)
+    out = export_model(folder, tmp_path / "exported")
+    modules = json.loads((out / "modules.json").read_text())
+    assert [m["path"] for m in modules][3:] == ["3_Normalize", "4_Dense", "5_Dense"]
+    got = SentenceTransformer(str(out), device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(got, Compressor.load(folder).transform(text_vectors), atol=1e-5)
+
+
+def test_folder_layout_base_modules_then_dense(exported_pca):
+    _, out = exported_pca
+    modules = json.loads((out / "modules.json").read_text())
+    assert [m["type"].rsplit(".", 1)[1] for m in modules] == [
+        "Transformer",
+        "Pooling",
+        "Normalize",
+        "Dense",
+        "Normalize",
+    ]
+    dense = json.loads((out / "3_Dense" / "config.json").read_text())
+    assert (dense["in_features"], dense["out_features"], dense["bias"]) == (384, K, True)
+    assert dense["activation_function"] == "torch.nn.modules.linear.Identity"
+    assert (out / "3_Dense" / "model.safetensors").is_file()
+    assert "Dense 384->8, Normalize" in (out / "README.md").read_text()
+    assert not list(out.parent.glob(".exported*"))  # no temporary folder left behind
+
+
+def test_nonlinear_and_mismatched_reducers_are_refused(tmp_path, train_vectors):
+    from sklearn.preprocessing import StandardScaler
+
+    # umap cannot be saved at all; any fitted estimator without a linear map stands in
+    with pytest.raises(InputError, match="cannot export the umap reducer"):
+        reducer_modules(StandardScaler().fit(train_vectors), method="umap")
+    small = make_reducer("svd", 4).fit(np.random.default_rng(0).normal(size=(30, 24)))
+    folder = save_reducer(small, tmp_path / "svd", method="svd")
+    with pytest.raises(InputError, match="gives 384-d vectors, but the reducer .* expects 24"):
+        export_model(folder, tmp_path / "out")
+    with pytest.raises(ModelNotFoundError, match="no such folder"):
+        export_model(tmp_path / "missing", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_export_loads_without_embreduce(tmp_path, train_vectors, text_vectors):
+    folder = _saved("svd", train_vectors, tmp_path / "svd-8")
+    out = tmp_path / "my-minilm-8"
+    result = CliRunner().invoke(app, ["export", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote" in result.output
+    code = (
+        "import sys, numpy as np\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        f"v = SentenceTransformer({str(out)!r}, device='cpu').encode({TEXTS!r})\n"
+        "assert not any(m.startswith('embreduce') for m in sys.modules)\n"
+        "np.save(sys.argv[1], v)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.npy")], check=True)
+    expected = Compressor.load(folder).transform(text_vectors)
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), expected, atol=1e-5)
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "nope"), "-o", str(out)])
+    assert result.exit_code == 1 and "no such folder" in result.output
