@@ -13,6 +13,8 @@ from study_fixture import HOSTILE, write_study_dir
 from embreduce.exceptions import InputError
 from embreduce.report import read_study, write_report
 from embreduce.report.page import plotly_js
+from embreduce.report.static import write_images
+from embreduce.report.study_report import curves_figure
 
 REASON = f"lowest MSE {HOSTILE} </script><script>document.title='pwned'</script>"
 
@@ -74,7 +76,7 @@ def test_control_switches_the_charts(open_page, report: Path) -> None:  # noqa: 
 
     page.select_option("#method-select", "random")
     page.select_option("#dim-select", "4")
-    assert page.evaluate("document.body.dataset.candidate") == "random|4|eval"
+    page.wait_for_function("document.body.dataset.candidate === 'random|4|eval'")
     names = [t["name"] for t in visit.plot("chart-both")["traces"]]
     assert names == [
         "original 48-d",
@@ -83,7 +85,7 @@ def test_control_switches_the_charts(open_page, report: Path) -> None:  # noqa: 
     ]
 
     page.select_option("#split-select", "train")
-    assert page.evaluate("document.body.dataset.candidate") == "random|4|train"
+    page.wait_for_function("document.body.dataset.candidate === 'random|4|train'")
     subtitle = page.evaluate(
         "document.getElementById('chart-base')._fullLayout.title.subtitle.text"
     )
@@ -117,17 +119,25 @@ def test_results_table_sorts(open_page, report: Path) -> None:  # noqa: F811
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["png", "svg"])
-def test_static_images(tmp_path: Path, fmt: str) -> None:
-    study_dir = write_study_dir(tmp_path / "run", n=80, dims=(4, 8))
-    output = write_report(study_dir, static=fmt)
+def test_static_png_images(tmp_path: Path) -> None:
+    study_dir = write_study_dir(tmp_path / "run", n=80, dims=(4,))
+    output = write_report(study_dir, static="png")
     files = sorted((output.parent / "figures").iterdir())
     names = {f.name for f in files}
-    assert f"metrics-eval.{fmt}" in names
-    assert {f"pca-4-eval-{k}.{fmt}" for k in ("base", "diff", "both")} <= names
-    assert len(files) == 1 + 2 * 2 * 3  # curves + 2 methods x 2 dims x 3 charts
-    head = files[0].read_bytes()[:200]
-    assert head.startswith(b"\x89PNG") if fmt == "png" else b"<svg" in head
+    assert "metrics-eval.png" in names
+    assert {f"pca-4-eval-{k}.png" for k in ("base", "diff", "both")} <= names
+    assert len(files) == 1 + 2 * 3  # the curves, and 3 charts for each of 2 methods
+    assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files)
+
+
+def test_static_svg_image(tmp_path: Path, study_dir: Path) -> None:
+    study = read_study(study_dir)
+    figure = curves_figure(study, "eval")
+    (path,) = write_images({"curves": figure}, tmp_path / "figures", "svg")
+    assert path == tmp_path / "figures" / "curves.svg"
+    text = path.read_text("utf-8")
+    assert text.startswith("<svg") and "recall@10" in text
+    assert [p.name for p in path.parent.iterdir()] == ["curves.svg"], "no temporary files left"
 
 
 def test_missing_or_broken_study(tmp_path: Path, study_dir: Path) -> None:

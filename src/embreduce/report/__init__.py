@@ -6,6 +6,7 @@ fetched. Plotting lives here only; the reducers and metrics never import this pa
 
 from __future__ import annotations
 
+from embreduce.report.maps import SentenceMap, compute_maps, write_map
 from embreduce.report.study_report import Study, read_study, write_report
 
-__all__ = ["Study", "read_study", "write_report"]
+__all__ = ["SentenceMap", "Study", "compute_maps", "read_study", "write_map", "write_report"]

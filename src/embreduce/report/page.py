@@ -27,17 +27,20 @@ def escape_label(text: object, *, max_chars: int | None = None) -> str:
     Long texts are shortened *before* escaping, so an entity such as ``&amp;`` is
     never cut in half.
 
+    Quotes become numeric entities (``&#34;``, ``&#39;``): they are safe in HTML text and
+    attributes alike, and, unlike ``&quot;``, Plotly decodes them.
+
     Examples
     --------
     >>> escape_label('<img src=x onerror="alert(1)">')
-    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;'
     >>> escape_label("a long sentence", max_chars=8)
     'a long…'
     """
     text = " ".join(str(text).split())
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=False).replace('"', "&#34;").replace("'", "&#39;")
 
 
 def script_json(obj: Any) -> str:
@@ -88,6 +91,14 @@ def render_page(template: str, slots: dict[str, str]) -> str:
         return values[match.group(1)]
 
     return _SLOT.sub(fill, _asset(template))
+
+
+def notes_section(notes: list[str]) -> str:
+    """A "Notes" card listing ``notes`` (raw text, escaped here), or nothing."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape_label(note)}</li>" for note in dict.fromkeys(notes))
+    return f'<section class="card notes" id="notes"><h2>Notes</h2><ul>{items}</ul></section>'
 
 
 def page_script(name: str) -> str:

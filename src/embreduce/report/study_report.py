@@ -25,6 +25,7 @@ from embreduce.report.charts import (
 from embreduce.report.page import (
     escape_label,
     figure_json,
+    notes_section,
     page_script,
     render_page,
     script_json,
@@ -360,13 +361,6 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def _notes_html(notes: list[str]) -> str:
-    if not notes:
-        return ""
-    items = "".join(f"<li>{escape_label(note)}</li>" for note in notes)
-    return f'<section class="card notes" id="notes"><h2>Notes</h2><ul>{items}</ul></section>'
-
-
 def _metadata_html(study: Study) -> str:
     items = metadata_items(study)
     if not items:
@@ -449,7 +443,7 @@ def render_report(study: Study) -> str:
             "title": escape_label(f"embreduce study: {study.folder.resolve().name}"),
             "subtitle": escape_label(subtitle or str(study.folder)),
             "recommendation": _recommendation_html(study),
-            "notes": _notes_html(study.meta.get("notes") or []),
+            "notes": notes_section(study.meta.get("notes") or []),
             "table": _results_table(study),
             "metadata": _metadata_html(study),
             "footer": escape_label(f"Written by embreduce {__version__} on {now}."),

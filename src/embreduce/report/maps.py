@@ -1,0 +1,471 @@
+"""Sentence maps: every point of a set of embeddings, placed by PCA, t-SNE or UMAP.
+
+``write_map`` does in one call what the usual notebook does in a dozen cells: reduce the
+vectors with each method, colour the points by a metadata column or by k-means clusters,
+and write one offline page with a scatter per method. Hovering a point lists its nearest
+neighbours in the *original* space, and each title gives the map's trustworthiness, so
+a reader can see when the picture is lying.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from embreduce import __version__
+from embreduce.exceptions import InputError
+from embreduce.report.charts import scatter_map_figure, similarity_heatmap_figure
+from embreduce.report.page import (
+    escape_label,
+    figure_json,
+    notes_section,
+    page_script,
+    render_page,
+    script_json,
+    write_page,
+)
+from embreduce.report.study_report import method_name
+from embreduce.validation import check_vectors
+
+N_NEIGHBOURS = 5
+"""Nearest neighbours listed when hovering a point."""
+TRUST_K = 10
+"""Neighbours used for each map's trustworthiness (fewer for tiny inputs)."""
+TRUST_MAX_ROWS = 5_000
+"""Above this many points, trustworthiness is estimated from a seeded sample of rows."""
+LABEL_MAX_POINTS = {2: 30, 3: 12}
+"""Up to this many points (per map dimension), texts are written beside the points;
+above, on hover only."""
+HEATMAP_MAX_POINTS = 50
+"""Up to this many points, the page also shows the labelled cosine-similarity matrix."""
+WEBGL_MIN_POINTS = 5_000
+"""From this many points, 2-D maps are drawn with WebGL."""
+MAX_CATEGORIES = 30
+"""A numeric colour column with more distinct values than this gets a colour scale."""
+HOVER_CHARS = 90
+TICK_CHARS = 32
+POINT_LABEL_CHARS = 28
+_DEFAULT_PERPLEXITY = 30.0
+_DEFAULT_N_NEIGHBORS = 15
+
+
+@dataclass
+class SentenceMap:
+    """One reduction of the vectors to 2 or 3 dimensions.
+
+    Attributes
+    ----------
+    method : str
+    coords : ndarray of shape (n, dims)
+    trustworthiness : float
+    k : int
+        Neighbours used for the trustworthiness.
+    sampled_rows : int or None
+        Rows the trustworthiness was estimated from, when not all of them.
+    params : dict
+        Parameters handed to :func:`embreduce.reducers.make_reducer`.
+    seconds : float
+    """
+
+    method: str
+    coords: NDArray[np.float32]
+    trustworthiness: float
+    k: int
+    sampled_rows: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str]]:
+    """Parameters that ``method`` can use on ``n`` points, and a note for each change.
+
+    t-SNE's perplexity must stay below the number of points (we use at most
+    ``(n - 1) / 3``, the usual rule), UMAP's ``n_neighbors`` at most ``n - 1``, and
+    UMAP's spectral start needs more points than a handful.
+
+    Examples
+    --------
+    >>> map_params("tsne", 4, 2)
+    ({'perplexity': 1.0}, ['t-SNE: perplexity 1 instead of 30, the most 4 points allow'])
+    >>> map_params("umap", 1000, 2)
+    ({}, [])
+    """
+    if method == "tsne":
+        limit = max(1.0, math.floor((n - 1) / 3))
+        if limit < _DEFAULT_PERPLEXITY:
+            note = f"t-SNE: perplexity {limit:g} instead of 30, the most {n} points allow"
+            return {"perplexity": float(limit)}, [note]
+    if method == "umap":
+        params: dict[str, Any] = {}
+        notes = []
+        if n - 1 < _DEFAULT_N_NEIGHBORS:
+            params["n_neighbors"] = max(2, n - 1)
+            allowed = params["n_neighbors"]
+            notes.append(f"UMAP: n_neighbors {allowed} instead of 15, the most {n} points allow")
+        if n <= dims + 8:  # too few points for a spectral start: it fails and warns
+            params["init"] = "random"
+            notes.append(f"UMAP: random start (a spectral start needs more than {n} points)")
+        return params, notes
+    return {}, []
+
+
+def _reduce(method: str, X: NDArray[np.float32], dims: int, seed: int) -> tuple[Any, dict, list]:
+    from embreduce.reducers import make_reducer
+
+    params, notes = map_params(method, len(X), dims)
+    reducer = make_reducer(method, dims, random_state=seed, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        coords = reducer.fit_transform(X)
+    seen = set()
+    for w in caught:  # one short note per distinct library warning, not a storm
+        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        if issubclass(w.category, UserWarning) and text and text not in seen:
+            seen.add(text)
+            notes.append(f"{method_name(method)}: {text}")
+    return np.asarray(coords, dtype=np.float32), params, notes
+
+
+def map_trustworthiness(
+    X: NDArray[np.floating], coords: NDArray[np.floating], *, seed: int = 0
+) -> tuple[float, int, int | None]:
+    """Trustworthiness of a map: ``(value, k, rows sampled or None)``.
+
+    ``k`` is :data:`TRUST_K`, or less when there are too few points; above
+    :data:`TRUST_MAX_ROWS` points the value is an unbiased estimate from a seeded sample
+    of rows (each still ranked against every point).
+    """
+    from embreduce.metrics import trustworthiness
+    from embreduce.metrics.blocks import check_pair
+    from embreduce.metrics.neighbours import knn_scores
+
+    n = len(X)
+    k = min(TRUST_K, (n - 1) // 2)
+    if n <= TRUST_MAX_ROWS:
+        return float(trustworthiness(X, coords, k=k)), k, None
+    U, V = check_pair(X, coords)
+    rows = np.sort(np.random.default_rng(seed).choice(n, TRUST_MAX_ROWS, replace=False))
+    return float(knn_scores(U, V, k, rows=rows, trust=True)[1]), k, TRUST_MAX_ROWS
+
+
+def nearest_neighbours(
+    X: ArrayLike, k: int = N_NEIGHBOURS
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Each row's ``k`` most cosine-similar other rows, most similar first, and their cosines.
+
+    Exact, in blocks of rows (memory ``O(block x n)``).
+
+    Examples
+    --------
+    >>> idx, sims = nearest_neighbours([[1, 0], [1, 0.1], [0, 1]], k=1)
+    >>> idx.ravel().tolist()
+    [1, 0, 1]
+    """
+    from embreduce.metrics.blocks import cosine_strips, resolve_block_size, unit_rows
+    from embreduce.metrics.neighbours import top_k
+
+    U = unit_rows(X).astype(np.float32)
+    n = len(U)
+    k = min(k, n - 1)
+    idx = np.empty((n, k), dtype=np.int64)
+    sims = np.empty((n, k), dtype=np.float32)
+    bs = resolve_block_size(None, n)
+    for i0, (S,) in cosine_strips([U], bs, full=True):
+        h = len(S)
+        S[np.arange(h), np.arange(i0, i0 + h)] = -np.inf
+        top, _ = top_k(S, k)
+        vals = np.take_along_axis(S, top, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        idx[i0 : i0 + h] = np.take_along_axis(top, order, axis=1)
+        sims[i0 : i0 + h] = np.take_along_axis(vals, order, axis=1)
+    return idx, sims
+
+
+def cluster_labels(X: ArrayLike, n_clusters: int, *, seed: int = 0) -> NDArray[np.int64]:
+    """k-means clusters of the unit-length vectors (so, by cosine), numbered from 0."""
+    from sklearn.cluster import KMeans
+
+    from embreduce.metrics.blocks import unit_rows
+
+    U = unit_rows(X)
+    return KMeans(n_clusters=n_clusters, random_state=seed, n_init="auto").fit_predict(U)
+
+
+@dataclass
+class Colouring:
+    """How points are coloured: groups (one trace each) or a colour scale."""
+
+    groups: list[tuple[str, NDArray[np.int64]]]
+    values: NDArray[np.float64] | None = None
+    title: str = ""
+
+
+def colouring(
+    n: int,
+    *,
+    color_by: str | None,
+    clusters: int | None,
+    metadata: pd.DataFrame | None,
+    X: NDArray[np.float32],
+    seed: int,
+    notes: list[str],
+) -> Colouring:
+    """Group the points by a metadata column or by k-means clusters (or not at all)."""
+    everyone = [("all points", np.arange(n))]
+    if color_by is not None and clusters is not None:
+        raise InputError("colour by a column or by clusters, not both")
+    if clusters is not None:
+        if clusters < 1:
+            raise InputError(f"--clusters must be at least 1, got {clusters}")
+        if clusters > n:
+            notes.append(f"{clusters} clusters asked for, {n} points: using {n}")
+            clusters = n
+        labels = cluster_labels(X, clusters, seed=seed)
+        groups = [(f"cluster {c + 1}", np.flatnonzero(labels == c)) for c in range(clusters)]
+        return Colouring([g for g in groups if len(g[1])], title="k-means cluster")
+    if color_by is None:
+        return Colouring(everyone)
+    if metadata is None or color_by not in metadata.columns:
+        have = ", ".join(map(str, metadata.columns)) if metadata is not None else "none"
+        raise InputError(f"no metadata column '{color_by}' to colour by (columns: {have})")
+    column = metadata[color_by].reset_index(drop=True)
+    title = escape_label(color_by, max_chars=TICK_CHARS)
+    if pd.api.types.is_numeric_dtype(column) and column.nunique() > MAX_CATEGORIES:
+        values = column.to_numpy(dtype=np.float64)
+        if np.isnan(values).any():
+            notes.append(f"'{color_by}' has missing values: those points are grey")
+        return Colouring(everyone, values=values, title=title)
+    keys = column.astype(object).where(column.notna(), "(missing)").astype(str)
+    groups = [
+        (escape_label(key, max_chars=TICK_CHARS), np.flatnonzero((keys == key).to_numpy()))
+        for key in sorted(keys.unique(), key=_natural)
+    ]
+    return Colouring(groups, title=title)
+
+
+def _natural(key: str) -> tuple[int, float | str]:
+    try:
+        return 0, float(key)
+    except ValueError:
+        return 1, key
+
+
+def compute_maps(
+    vectors: ArrayLike,
+    *,
+    methods: Sequence[str] = ("pca", "tsne", "umap"),
+    dims: int = 2,
+    seed: int = 0,
+) -> tuple[list[SentenceMap], list[str]]:
+    """Reduce ``vectors`` with each method; return the maps and notes on what was adjusted.
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n, d)
+        At least 3 rows.
+    methods : sequence of str
+        Reducer names (see :func:`embreduce.reducers.available_reducers`).
+    dims : {2, 3}
+    seed : int
+
+    Returns
+    -------
+    (list of SentenceMap, list of str)
+    """
+    if dims not in (2, 3):
+        raise InputError(f"--dims must be 2 or 3 for a map, got {dims}")
+    if not methods:
+        raise InputError("give at least one method")
+    X = check_vectors(vectors, name="vectors", min_rows=3, allow_zero=False)
+    if X.shape[1] < dims:
+        raise InputError(f"{X.shape[1]}-dimensional vectors cannot be mapped to {dims} dims")
+    maps, notes = [], []
+    for method in dict.fromkeys(methods):
+        start = time.perf_counter()
+        coords, params, method_notes = _reduce(method, X, dims, seed)
+        notes += method_notes
+        trust, k, sampled = map_trustworthiness(X, coords, seed=seed)
+        maps.append(
+            SentenceMap(method, coords, trust, k, sampled, params, time.perf_counter() - start)
+        )
+    if maps and maps[0].k < TRUST_K:
+        notes.append(f"trustworthiness uses k={maps[0].k}: {len(X)} points allow no more")
+    return maps, notes
+
+
+def _map_title(m: SentenceMap) -> tuple[str, str]:
+    approx = "≈" if m.sampled_rows else ""
+    title = f"{method_name(m.method)} · trustworthiness {approx}{m.trustworthiness:.3f}"
+    parts = [f"k={m.k}"]
+    if m.sampled_rows:
+        parts.append(f"estimated from {m.sampled_rows:,} rows")
+    parts += [
+        f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+        for key, value in m.params.items()
+    ]
+    parts.append(f"{m.seconds:.1f} s")
+    return escape_label(title), escape_label(" · ".join(parts))
+
+
+def map_data(
+    X: NDArray[np.float32],
+    labels: list[str],
+    maps: list[SentenceMap],
+    colour: Colouring,
+) -> dict[str, Any]:
+    """What the map page's script needs: hover data (held once) and one figure per map."""
+    from embreduce.report.charts import house_template
+
+    n = len(X)
+    neighbours, sims = nearest_neighbours(X)
+    point_labels = (
+        [escape_label(t, max_chars=POINT_LABEL_CHARS) for t in labels]
+        if n <= LABEL_MAX_POINTS[maps[0].coords.shape[1]]
+        else None
+    )
+    figures = []
+    for m in maps:
+        title, subtitle = _map_title(m)
+        fig = scatter_map_figure(
+            m.coords,
+            colour.groups,
+            title=title,
+            subtitle=subtitle,
+            axis_name=method_name(m.method),
+            point_labels=point_labels,
+            color_values=colour.values,
+            color_title=colour.title,
+            webgl=n >= WEBGL_MIN_POINTS,
+        )
+        payload = figure_json(fig)
+        payload["layout"].pop("template", None)
+        figures.append({"id": f"map-{m.method}", "method": m.method, "figure": payload})
+    single = len(colour.groups) == 1
+    heatmap = None
+    if n <= HEATMAP_MAX_POINTS:
+        from embreduce.metrics.blocks import unit_rows
+
+        U = unit_rows(X)
+        heat = similarity_heatmap_figure(
+            U @ U.T,
+            [escape_label(t, max_chars=HOVER_CHARS) for t in labels],
+            short_labels=[escape_label(t, max_chars=TICK_CHARS if n <= 20 else 20) for t in labels],
+        )
+        heatmap = figure_json(heat)
+        heatmap["layout"].pop("template", None)
+    return {
+        "template": house_template().to_plotly_json(),
+        "labels": [escape_label(t, max_chars=HOVER_CHARS) for t in labels],
+        "neighbours": neighbours.tolist(),
+        "sims": np.round(sims, 3).tolist(),
+        "groups": None if single else [g[1].tolist() for g in colour.groups],
+        "maps": figures,
+        "heatmap": heatmap,
+    }
+
+
+def write_map(
+    vectors: ArrayLike,
+    texts: Sequence[str] | None = None,
+    *,
+    methods: Sequence[str] = ("pca", "tsne", "umap"),
+    dims: int = 2,
+    color_by: str | None = None,
+    clusters: int | None = None,
+    output: str | os.PathLike[str] = "map.html",
+    seed: int = 0,
+    metadata: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write an offline page with one interactive map of the vectors per method.
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n, d)
+        The embeddings (at least 3).
+    texts : sequence of str, optional
+        One label per vector, shown beside the points (up to 50 points), on hover and in
+        the similarity heatmap (up to 50 points). Default: row numbers.
+    methods : sequence of str
+        Reducers, one map each: ``pca``, ``tsne``, ``umap``, or any name of
+        :func:`embreduce.reducers.available_reducers`.
+    dims : {2, 3}
+        2 for flat maps, 3 for rotatable 3-D scatters.
+    color_by : str, optional
+        A column of ``metadata`` to colour by: groups for labels and small integers, a
+        colour scale for other numbers.
+    clusters : int, optional
+        Colour by this many k-means clusters of the original vectors instead.
+    output : path-like
+        The page to write (atomically).
+    seed : int
+        Seeds the reducers, the clustering and any sampling.
+    metadata : pandas.DataFrame, optional
+        One row per vector.
+    title : str, optional
+        Page title; default names the number of points.
+
+    Returns
+    -------
+    pathlib.Path
+        The page. Tiny inputs work: perplexity and ``n_neighbors`` are lowered to what
+        the data allows, and the page says so in a note.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(20, 8))
+    >>> write_map(X, methods=["pca"], output=tmp / "map.html")  # doctest: +SKIP
+    PosixPath('.../map.html')
+    """
+    X = check_vectors(vectors, name="vectors", min_rows=3, allow_zero=False)
+    n = len(X)
+    labels = [str(t) for t in texts] if texts is not None else [f"row {i}" for i in range(n)]
+    if len(labels) != n:
+        raise InputError(f"{len(labels)} texts for {n} vectors")
+    if metadata is not None and len(metadata) != n:
+        raise InputError(f"{len(metadata)} metadata rows for {n} vectors")
+    notes: list[str] = []
+    colour = colouring(
+        n, color_by=color_by, clusters=clusters, metadata=metadata, X=X, seed=seed, notes=notes
+    )
+    maps, map_notes = compute_maps(X, methods=methods, dims=dims, seed=seed)
+    notes = map_notes + notes
+    if n > LABEL_MAX_POINTS[dims]:
+        notes.append(f"{n:,} points: texts are shown on hover only")
+    data = map_data(X, labels, maps, colour)
+    page_title = title or f"Map of {n:,} embeddings"
+    subtitle = [f"{n:,} vectors of {X.shape[1]} dimensions"]
+    subtitle.append(", ".join(method_name(m) for m in dict.fromkeys(methods)))
+    if color_by is not None:
+        subtitle.append(f"colour: {color_by}")
+    elif clusters is not None:
+        subtitle.append(f"colour: {len(colour.groups)} k-means clusters")
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = render_page(
+        "map.html",
+        {
+            "title": escape_label(page_title),
+            "subtitle": escape_label(" · ".join(subtitle)),
+            "notes": notes_section(notes),
+            "heatmap": '<section class="card" id="similarity"><h2>Cosine similarity</h2>'
+            '<div class="chart heatmap" id="heatmap"></div></section>'
+            if data["heatmap"]
+            else "",
+            "footer": escape_label(f"Written by embreduce {__version__} on {now}."),
+            "data": script_json(data),
+            "script": page_script("map.js"),
+        },
+    )
+    return write_page(output, text)

@@ -1,0 +1,184 @@
+"""Sentence maps: reductions, colouring, and the offline page in headless Chromium."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import Visit, browser, open_page  # noqa: F401 - pytest fixtures
+from study_fixture import HOSTILE, clustered_vectors
+
+from embreduce.exceptions import InputError
+from embreduce.report import write_map
+from embreduce.report.maps import WEBGL_MIN_POINTS, map_params, nearest_neighbours
+
+SENTENCES = [
+    "That is a happy person",
+    "That is a happy dog",
+    "That is a very happy person",
+    HOSTILE,
+]
+
+
+def hover_text(visit: Visit, div_id: str, point: int) -> str:
+    """Hover one point of a 2-D map the way a mouse would; return the hover label's text."""
+    visit.page.evaluate(f"Plotly.Fx.hover('{div_id}', [{{curveNumber: 0, pointNumber: {point}}}])")
+    return visit.page.locator(f"#{div_id} .hoverlayer").inner_text()
+
+
+@pytest.fixture(scope="module")
+def tiny_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    X = clustered_vectors(4, 24, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a note on the page, not a warning storm
+        warnings.simplefilter("error", RuntimeWarning)
+        return write_map(X, SENTENCES, output=tmp_path_factory.mktemp("map") / "map.html")
+
+
+def test_four_sentences_map_with_every_method(open_page, tiny_map: Path) -> None:  # noqa: F811
+    visit = open_page(tiny_map)
+    visit.screenshot("map-4-sentences")
+    visit.assert_clean()
+    for method, axis in (("pca", "PCA"), ("tsne", "t-SNE"), ("umap", "UMAP")):
+        plot = visit.plot(f"map-{method}")
+        assert [(t["type"], t["n"], t["svg_points"]) for t in plot["traces"]] == [("scatter", 4, 4)]
+        assert "trustworthiness" in plot["title"]
+        assert (plot["xaxis"], plot["yaxis"]) == (f"{axis} 1", f"{axis} 2")
+    notes = visit.page.locator("#notes").inner_text()
+    assert "perplexity 1 instead of 30" in notes
+    assert "n_neighbors 3 instead of 15" in notes
+    heatmap = visit.plot("heatmap")
+    assert heatmap["traces"][0]["type"] == "heatmap"
+    ticks = visit.page.locator("#heatmap .ytick text").all_inner_texts()
+    assert ticks[0] == SENTENCES[0] and ticks[3].startswith("<img src=x")
+
+
+def test_hover_lists_nearest_neighbours_in_the_original_space(
+    open_page,  # noqa: F811
+    tiny_map: Path,
+) -> None:
+    visit = open_page(tiny_map)
+    text = hover_text(visit, "map-pca", 0)
+    assert "nearest in the original space" in text
+    X = clustered_vectors(4, 24, seed=3)
+    idx, _ = nearest_neighbours(X)
+    expected = [f"{r + 1}. {SENTENCES[j]}" for r, j in enumerate(idx[0])]
+    lines = text.splitlines()
+    for line in expected:
+        assert any(row.startswith(line) for row in lines), (line, lines)
+    visit.screenshot("map-4-sentences-hover", full_page=False)
+
+
+def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:  # noqa: F811
+    visit = open_page(tiny_map)
+    page = visit.page
+    hover_text(visit, "map-pca", 3)
+    assert page.title() == "Map of 4 embeddings"
+    assert page.locator("img").count() == 0
+    labels = page.locator("#map-pca .textpoint text").all_inner_texts()
+    assert any(label.startswith("<img src=x onerror=") for label in labels), labels
+    visit.assert_clean()
+
+
+def test_colour_by_metadata_column(open_page, tmp_path: Path) -> None:  # noqa: F811
+    n = 150
+    X = clustered_vectors(n, 32, seed=1)
+    group = np.array(["news", "sport", "arts"])[np.arange(n) % 3]
+    out = write_map(
+        X,
+        [f"sentence {i}" for i in range(n)],
+        methods=["pca", "umap"],
+        color_by="group",
+        metadata=pd.DataFrame({"group": group}),
+        output=tmp_path / "map.html",
+    )
+    visit = open_page(out)
+    visit.screenshot("map-colour-by-group")
+    visit.assert_clean()
+    for div in ("map-pca", "map-umap"):
+        traces = visit.plot(div)["traces"]
+        assert [(t["name"], t["n"], t["svg_points"]) for t in traces] == [
+            ("arts", 50, 50),
+            ("news", 50, 50),
+            ("sport", 50, 50),
+        ]
+    assert visit.page.locator("#heatmap").count() == 0, "no heatmap above 50 points"
+    assert "sentence" in hover_text(visit, "map-pca", 0)
+
+
+def test_three_d_clusters(open_page, tmp_path: Path) -> None:  # noqa: F811
+    X = clustered_vectors(60, 32, seed=2)
+    out = write_map(X, methods=["pca", "umap"], dims=3, clusters=4, output=tmp_path / "m.html")
+    visit = open_page(out)
+    visit.screenshot("map-3d-clusters")
+    visit.assert_clean()
+    for div in ("map-pca", "map-umap"):
+        traces = visit.plot(div)["traces"]
+        assert {t["type"] for t in traces} == {"scatter3d"}
+        assert [t["name"] for t in traces] == [f"cluster {c}" for c in range(1, 5)]
+        assert sum(t["n"] for t in traces) == 60
+        assert visit.page.locator(f"#{div} canvas").count() > 0, "WebGL scene drawn"
+    scene = visit.page.evaluate(
+        "document.getElementById('map-pca')._fullLayout.scene.xaxis.title.text"
+    )
+    assert scene == "PCA 1"
+
+
+def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) -> None:  # noqa: F811
+    n = WEBGL_MIN_POINTS + 500
+    X = clustered_vectors(n, 32, seed=4)
+    out = write_map(X, [f"item {i}" for i in range(n)], methods=["pca"], output=tmp_path / "m.html")
+    visit = open_page(out)
+    visit.screenshot("map-many-points", full_page=False)
+    visit.assert_clean()
+    plot = visit.plot("map-pca")
+    assert [(t["type"], t["n"]) for t in plot["traces"]] == [("scattergl", n)]
+    assert "≈" in plot["title"], "trustworthiness estimated from a sample above 5,000 rows"
+    assert visit.page.evaluate("document.getElementById('map-pca').data[0].hovertext.length") == n
+    assert visit.page.evaluate("document.getElementById('map-pca').data[0].mode") == "markers"
+
+
+@pytest.mark.parametrize(
+    ("method", "n", "dims", "expected"),
+    [
+        ("tsne", 4, 2, {"perplexity": 1.0}),
+        ("tsne", 40, 2, {"perplexity": 13.0}),
+        ("tsne", 500, 2, {}),
+        ("umap", 4, 2, {"n_neighbors": 3, "init": "random"}),
+        ("umap", 12, 3, {"n_neighbors": 11}),
+        ("umap", 500, 2, {}),
+        ("pca", 4, 2, {}),
+    ],
+)
+def test_map_params_fit_the_data(method: str, n: int, dims: int, expected: dict) -> None:
+    params, notes = map_params(method, n, dims)
+    assert params == expected
+    assert len(notes) == len(expected)
+
+
+def test_nearest_neighbours_match_brute_force() -> None:
+    X = clustered_vectors(70, 16, seed=5)
+    idx, sims = nearest_neighbours(X, k=5)
+    S = X @ X.T
+    np.fill_diagonal(S, -np.inf)
+    np.testing.assert_array_equal(idx, np.argsort(-S, axis=1, kind="stable")[:, :5])
+    np.testing.assert_allclose(sims, np.take_along_axis(S, idx, axis=1), atol=1e-5)
+
+
+def test_bad_requests_are_clear_errors(tmp_path: Path) -> None:
+    X = clustered_vectors(10, 8)
+    out = tmp_path / "m.html"
+    with pytest.raises(InputError, match="no metadata column 'group'"):
+        write_map(X, methods=["pca"], color_by="group", output=out)
+    with pytest.raises(InputError, match="--dims must be 2 or 3"):
+        write_map(X, methods=["pca"], dims=4, output=out)
+    with pytest.raises(InputError, match="unknown reducer"):
+        write_map(X, methods=["nope"], output=out)
+    with pytest.raises(InputError, match="3 texts for 10 vectors"):
+        write_map(X, ["a", "b", "c"], methods=["pca"], output=out)
+    with pytest.raises(InputError, match="at least 3"):
+        write_map(X[:2], methods=["pca"], output=out)
+    assert not out.exists()
