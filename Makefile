@@ -29,8 +29,10 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(BIN)/pytest -q
 
+# The reference workload: the 512 most frequent English words, all-MiniLM-L6-v2 (384-d).
 demo: $(STAMP)
-	$(BIN)/embreduce embed --words 512 -o out/demo/words.parquet
+	$(BIN)/embreduce study --words 512 --methods pca,svd,random,truncate,encoder \
+	    --dims 16,32,64,128,256 --holdout 0.2 --seed 0 -o out/demo
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

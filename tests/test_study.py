@@ -119,13 +119,13 @@ def test_rank_six_data_is_kept_by_svd_at_eight_dims(small_study):
 
 
 def test_study_with_own_eval_set(tmp_path):
-    vectors = low_rank_vectors(n=80)
+    vectors = low_rank_vectors(n=100)
     result = run_study(
         EmbeddingSet(vectors[:60]), tmp_path, methods=["svd"], dims=[4],
         eval_data=EmbeddingSet(vectors[60:]), limit=False, show_progress=False,
     )  # fmt: skip
     assert [(r["split"]) for r in result.rows] == ["train", "eval"]
-    assert result.rows[1]["n_pairs"] == 20 * 19 // 2
+    assert result.rows[1]["n_pairs"] == 40 * 39 // 2
 
 
 @pytest.mark.parametrize(
@@ -134,6 +134,7 @@ def test_study_with_own_eval_set(tmp_path):
         ({"methods": ["nope"]}, "unknown method"),
         ({"dims": [100]}, "above the input dimension"),
         ({"holdout": 0.0}, "between 0 and 1"),
+        ({"holdout": 0.1}, "k=10 neighbours need more than 20"),
     ],
 )
 def test_bad_study_requests(tmp_path, kwargs, message):

@@ -264,6 +264,12 @@ def run_study(
         train_idx, eval_idx = split_holdout(len(vectors), holdout, seed)
         train, evaluation = vectors[train_idx], vectors[eval_idx]
     splits = {"train": train, "eval": evaluation}
+    for split, X in splits.items():
+        if len(X) <= 2 * k:
+            raise InputError(
+                f"the {split} split has {len(X)} vectors; k={k} neighbours need more than "
+                f"{2 * k} (give more vectors, a larger --holdout, or a smaller --k)"
+            )
     input_dim = train.shape[1]
     notes = [
         f"dim {d} skipped: above the input dimension {input_dim}" for d in dims if d > input_dim
