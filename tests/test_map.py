@@ -182,3 +182,27 @@ def test_bad_requests_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="at least 3"):
         write_map(X[:2], methods=["pca"], output=out)
     assert not out.exists()
+
+
+def test_cli_map_from_vectors(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.io import save_vectors
+
+    vectors = save_vectors(
+        tmp_path / "v.parquet",
+        clustered_vectors(30, 16),
+        texts=[f"text {i}" for i in range(30)],
+        metadata=pd.DataFrame({"group": ["a", "b", "c"] * 10}),
+    )
+    out = tmp_path / "map.html"
+    args = ["map", str(vectors), "--methods", "pca", "--color-by", "group", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}" in result.output
+    assert "text 29" in out.read_text("utf-8")
+    result = CliRunner().invoke(app, ["map", str(vectors), "--dims", "4"])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(app, [*args[:4], "--color-by", "topic"])
+    assert result.exit_code == 1 and "no metadata column 'topic'" in result.output

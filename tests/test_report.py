@@ -153,3 +153,18 @@ def test_missing_or_broken_study(tmp_path: Path, study_dir: Path) -> None:
     with pytest.raises(InputError, match="bins in hist_diff"):
         write_report(broken)
     assert not (broken / "report.html").exists()
+
+
+def test_cli_report(study_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(app, ["report", str(study_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {out}" in result.output and out.is_file()
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no such study folder" in result.output
+    result = CliRunner().invoke(app, ["report", str(study_dir), "--static", "gif"])
+    assert result.exit_code == 2

@@ -463,6 +463,103 @@ def export(
     )
 
 
+@app.command()
+@user_errors
+def report(
+    study_dir: Annotated[
+        Path, typer.Argument(metavar="STUDY_DIR", help="A folder written by `embreduce study`.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The page to write; default STUDY_DIR/report.html."),
+    ] = None,
+    static: Annotated[
+        str | None,
+        typer.Option("--static", help="Also write each chart as png or svg into figures/."),
+    ] = None,
+) -> None:
+    """Write the study's report.html: one offline page with its charts and table.
+
+    Example:
+
+      embreduce report out/study --static svg
+    """
+    from embreduce.report import write_report
+
+    if static not in (None, "png", "svg"):
+        raise typer.BadParameter(f"use png or svg, not {static!r}", param_hint="--static")
+    path = write_report(study_dir, output=output, static=static)  # type: ignore[arg-type]
+    console.print(f"Wrote {path}")
+    if static:
+        console.print(f"Wrote the charts as {static} files in {path.parent / 'figures'}")
+
+
+@app.command(name="map")
+@user_errors
+def map_(
+    input_path: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="VECTORS_OR_TEXTS", help="Vectors (.npy/.npz/.parquet/.csv) or texts."
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The page to write.")] = Path(
+        "map.html"
+    ),
+    methods: Annotated[
+        str, typer.Option("--methods", help="Comma-separated reducers, one map each.")
+    ] = "pca,tsne,umap",
+    dims: Annotated[
+        int, typer.Option("--dims", min=2, max=3, help="2 for flat maps, 3 for rotatable ones.")
+    ] = 2,
+    color_by: Annotated[
+        str | None, typer.Option("--color-by", help="Colour the points by this metadata column.")
+    ] = None,
+    clusters: Annotated[
+        int | None,
+        typer.Option("--clusters", min=1, help="Colour the points by K k-means clusters."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the page.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seeds the reducers and clustering.")] = 0,
+    words: WordsOpt = None,
+    text_column: TextColumnOpt = None,
+    model: ModelOpt = None,
+    backend: BackendOpt = "sentence-transformers",
+    pooling: PoolingOpt = "mean",
+    layer: LayerOpt = -1,
+    batch_size: BatchOpt = 64,
+    device: DeviceOpt = "auto",
+    dtype: DtypeOpt = None,
+    normalize: NormalizeOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Draw interactive maps of the vectors (PCA, t-SNE, UMAP), with texts on hover.
+
+    Example:
+
+      embreduce map sentences.txt --methods pca,tsne,umap --dims 2 -o map.html
+    """
+    from embreduce.embedding import load_or_embed
+    from embreduce.report import write_map
+
+    if input_path is None and words is None:
+        raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
+
+    def make_embedder():  # noqa: ANN202 - built only when texts must be embedded
+        return _embedder(model, backend, device, dtype, pooling, layer)
+
+    data, _ = load_or_embed(
+        input_path, words=words, text_column=text_column, embedder=make_embedder,
+        batch_size=batch_size, normalize=normalize, show_progress=not quiet,
+    )  # fmt: skip
+    path = write_map(
+        data.vectors, data.texts, methods=[m.strip() for m in methods.split(",") if m.strip()],
+        dims=dims, color_by=color_by, clusters=clusters, output=output, seed=seed,
+        metadata=data.metadata, title=title,
+    )  # fmt: skip
+    console.print(f"Wrote {path}")
+
+
 def main() -> None:
     """Entry point of the ``embreduce`` console script."""
     app()
