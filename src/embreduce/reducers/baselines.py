@@ -57,13 +57,15 @@ def check_n_components(n_components: Any, n_features: int, *, method: str) -> No
 
 
 def _n_features(X: Any) -> int | None:
-    shape = getattr(X, "shape", None)
-    if shape is None:
+    """The number of columns of a 2-D real input, or None to leave the input to sklearn."""
+    if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         try:
-            shape = np.shape(X)
-        except ValueError:  # ragged lists: let the estimator's own validation speak
+            X = np.asarray(X)
+        except (ValueError, TypeError):  # ragged lists: sklearn's validation will explain
             return None
-    return int(shape[1]) if len(shape) == 2 else None
+    if len(X.shape) != 2 or np.issubdtype(X.dtype, np.complexfloating):
+        return None
+    return int(X.shape[1])
 
 
 class _ChecksComponents:
