@@ -51,9 +51,22 @@ def test_embed_table_with_hf_backend(tmp_path, tiny_llama):
     src.write_text("snippet,lang\nimport numpy as np,py\nfor i in range(3): pass,py\n")
     out = tmp_path / "code.parquet"
     result = invoke(
-        "embed", src, "--text-column", "snippet", "--backend", "hf", "--model", tiny_llama,
-        "--pooling", "last", "-o", out, "-q", "--device", "cpu",
-    )  # fmt: skip
+        "embed",
+        src,
+        "--text-column",
+        "snippet",
+        "--backend",
+        "hf",
+        "--model",
+        tiny_llama,
+        "--pooling",
+        "last",
+        "-o",
+        out,
+        "-q",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     data = load_vectors(out)
     assert data.vectors.shape == (2, 32)

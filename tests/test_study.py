@@ -20,8 +20,14 @@ def low_rank_vectors(n: int = 120, d: int = 24, rank: int = 6, seed: int = 0) ->
 
 
 def row(method, dim, mean, std, recall, split="eval"):
-    return {"method": method, "dim": dim, "split": split, "mean": mean, "std": std,
-            "recall_at_10": recall}  # fmt: skip
+    return {
+        "method": method,
+        "dim": dim,
+        "split": split,
+        "mean": mean,
+        "std": std,
+        "recall_at_10": recall,
+    }
 
 
 def test_recommend_prefers_the_smallest_dim_within_tolerance():
@@ -29,13 +35,13 @@ def test_recommend_prefers_the_smallest_dim_within_tolerance():
         row("encoder", 64, 0.001, 0.030, 0.80),
         row("encoder", 128, 0.001, 0.0205, 0.91),
         row("encoder", 256, 0.000, 0.0190, 0.93),
-        row("pca", 256, 0.050, 0.0200, 0.92),
+        row("svd", 256, -0.030, 0.0150, 0.94),  # least spread, but off-centre
         row("limit", 16, 0.0, 0.001, 1.0),
         row("encoder", 16, 0.0, 0.001, 1.0, split="train"),
     ]
     rec = recommend(rows, tolerance=0.10)
     assert (rec["method"], rec["dim"]) == ("encoder", 128)
-    assert "best 0.0190 at encoder-256" in rec["reason"]
+    assert "std 0.0205 (best 0.0190 at 256)" in rec["reason"]
     assert "2x smaller than 256" in rec["reason"]
 
 
@@ -62,9 +68,14 @@ def small_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     data = EmbeddingSet(low_rank_vectors(), info={"model": "synthetic"})
     result = run_study(
-        data, out, methods=["pca", "svd", "truncate", "random"], dims=[4, 8, 64],
-        holdout=0.25, seed=0, show_progress=False,
-    )  # fmt: skip
+        data,
+        out,
+        methods=["pca", "svd", "truncate", "random"],
+        dims=[4, 8, 64],
+        holdout=0.25,
+        seed=0,
+        show_progress=False,
+    )
     return out, result
 
 
@@ -106,8 +117,11 @@ def test_limit_is_at_least_as_good_as_every_method(small_study):
     _, result = small_study
     for dim in (4, 8):
         limit = next(r for r in result.rows if r["method"] == "limit" and r["dim"] == dim)
-        others = [r["mse"] for r in result.rows
-                  if r["split"] == "eval" and r["dim"] == dim and r["method"] != "limit"]  # fmt: skip
+        others = [
+            r["mse"]
+            for r in result.rows
+            if r["split"] == "eval" and r["dim"] == dim and r["method"] != "limit"
+        ]
         assert limit["mse"] <= min(others) + 1e-6
 
 
@@ -121,9 +135,14 @@ def test_rank_six_data_is_kept_by_svd_at_eight_dims(small_study):
 def test_study_with_own_eval_set(tmp_path):
     vectors = low_rank_vectors(n=100)
     result = run_study(
-        EmbeddingSet(vectors[:60]), tmp_path, methods=["svd"], dims=[4],
-        eval_data=EmbeddingSet(vectors[60:]), limit=False, show_progress=False,
-    )  # fmt: skip
+        EmbeddingSet(vectors[:60]),
+        tmp_path,
+        methods=["svd"],
+        dims=[4],
+        eval_data=EmbeddingSet(vectors[60:]),
+        limit=False,
+        show_progress=False,
+    )
     assert [(r["split"]) for r in result.rows] == ["train", "eval"]
     assert result.rows[1]["n_pairs"] == 40 * 39 // 2
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -26,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (CI logs, files) gets a wide table instead of Rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 _state = {"debug": False}
 
@@ -205,8 +207,9 @@ def _int_list(value: str, option: str) -> list[int]:
     try:
         out = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated integers, got '{value}'",
-                                 param_hint=option) from None  # fmt: skip
+        raise typer.BadParameter(
+            f"expected comma-separated integers, got '{value}'", param_hint=option
+        ) from None
     if not out or min(out) < 1:
         raise typer.BadParameter(f"expected positive integers, got '{value}'", param_hint=option)
     return out
@@ -216,19 +219,39 @@ def _print_study(result: Any) -> None:
     import math
 
     rows = [r for r in result.rows if r["split"] == "eval"]
-    rows.sort(key=lambda r: math.hypot(r["mean"], r["std"]))
+    # Real candidates first, best first; the limit rows after them, as a reference.
+    rows.sort(key=lambda r: (r["method"] == "limit", math.hypot(r["mean"], r["std"])))
     table = Table(
         title="Held-out pairs: cos_original - cos_reduced, best first", header_style="bold"
     )
-    for col in ("method", "dim", "mean", "std", "mse", "q01", "q99", "spearman", "recall@10",
-                "trust", "fit s"):  # fmt: skip
+    for col in (
+        "method",
+        "dim",
+        "mean",
+        "std",
+        "mse",
+        "q01",
+        "q99",
+        "spearman",
+        "recall@10",
+        "trust",
+        "fit s",
+    ):
         table.add_column(col, justify="left" if col == "method" else "right")
     for r in rows:
         table.add_row(
-            r["method"], str(r["dim"]), f"{r['mean']:+.4f}", f"{r['std']:.4f}", f"{r['mse']:.2e}",
-            f"{r['q01']:+.3f}", f"{r['q99']:+.3f}", f"{r['spearman']:.3f}",
-            f"{r['recall_at_10']:.3f}", f"{r['trustworthiness']:.3f}", f"{r['fit_seconds']:.1f}",
-        )  # fmt: skip
+            r["method"],
+            str(r["dim"]),
+            f"{r['mean']:+.4f}",
+            f"{r['std']:.4f}",
+            f"{r['mse']:.2e}",
+            f"{r['q01']:+.3f}",
+            f"{r['q99']:+.3f}",
+            f"{r['spearman']:.3f}",
+            f"{r['recall_at_10']:.3f}",
+            f"{r['trustworthiness']:.3f}",
+            f"{r['fit_seconds']:.1f}",
+        )
     console.print(table)
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)
@@ -297,6 +320,7 @@ def study(
     """
     from embreduce.embedding import load_or_embed
     from embreduce.io import save_vectors
+    from embreduce.metrics import base_distribution
     from embreduce.study import run_study
 
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
@@ -308,9 +332,12 @@ def study(
         return _embedder(model, backend, device, dtype, pooling, layer)
 
     embed_opts = dict(
-        text_column=text_column, embedder=make_embedder, batch_size=batch_size,
-        normalize=normalize, show_progress=not quiet,
-    )  # fmt: skip
+        text_column=text_column,
+        embedder=make_embedder,
+        batch_size=batch_size,
+        normalize=normalize,
+        show_progress=not quiet,
+    )
     data, items = load_or_embed(input_path, words=words, **embed_opts)
     if items is not None:
         save_vectors(output / "vectors.parquet", data)
@@ -322,16 +349,32 @@ def study(
         + (f" ({data.info['model']})" if data.info.get("model") else "")
         + f": {', '.join(method_list)} at {', '.join(map(str, dim_list))} dims"
     )
+    if items is not None and items.n_blank:
+        console.print(f"{items.n_blank} blank line(s) dropped.")
+    _print_distribution(
+        "Pairwise cosine similarity of the input vectors",
+        base_distribution(data.vectors, max_pairs=max_pairs, seed=seed),
+    )
     settings = {
         "input": str(input_path) if input_path else f"wordfreq top {words}",
         "eval": str(eval_path) if eval_path else None,
         "model": data.info.get("model"),
     }
     result = run_study(
-        data, output, methods=method_list, dims=dim_list, holdout=holdout, eval_data=eval_data,
-        seed=seed, max_pairs=max_pairs, k=k, limit=limit, tolerance=tolerance,
-        settings=settings, show_progress=not quiet,
-    )  # fmt: skip
+        data,
+        output,
+        methods=method_list,
+        dims=dim_list,
+        holdout=holdout,
+        eval_data=eval_data,
+        seed=seed,
+        max_pairs=max_pairs,
+        k=k,
+        limit=limit,
+        tolerance=tolerance,
+        settings=settings,
+        show_progress=not quiet,
+    )
     _print_study(result)
     console.print(f"Wrote {output}/results.csv, results.json, study.json and models/")
     if report:
@@ -409,9 +452,14 @@ def compress(
         from embreduce.dask_engine import compress_dataset
 
         result = compress_dataset(
-            input_path, reducer, output, scheduler=scheduler, n_workers=workers,
-            show_progress=not quiet, **opts,
-        )  # fmt: skip
+            input_path,
+            reducer,
+            output,
+            scheduler=scheduler,
+            n_workers=workers,
+            show_progress=not quiet,
+            **opts,
+        )
         where = f"{result.n_partitions} partition(s) on {result.scheduler}"
     else:
         if output.suffix.lower() not in VECTOR_SUFFIXES:
@@ -549,14 +597,26 @@ def map_(
         return _embedder(model, backend, device, dtype, pooling, layer)
 
     data, _ = load_or_embed(
-        input_path, words=words, text_column=text_column, embedder=make_embedder,
-        batch_size=batch_size, normalize=normalize, show_progress=not quiet,
-    )  # fmt: skip
+        input_path,
+        words=words,
+        text_column=text_column,
+        embedder=make_embedder,
+        batch_size=batch_size,
+        normalize=normalize,
+        show_progress=not quiet,
+    )
     path = write_map(
-        data.vectors, data.texts, methods=[m.strip() for m in methods.split(",") if m.strip()],
-        dims=dims, color_by=color_by, clusters=clusters, output=output, seed=seed,
-        metadata=data.metadata, title=title,
-    )  # fmt: skip
+        data.vectors,
+        data.texts,
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        dims=dims,
+        color_by=color_by,
+        clusters=clusters,
+        output=output,
+        seed=seed,
+        metadata=data.metadata,
+        title=title,
+    )
     console.print(f"Wrote {path}")
 
 

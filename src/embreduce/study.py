@@ -38,9 +38,25 @@ DEFAULT_METHODS = ("pca", "svd", "random", "truncate", "encoder")
 DEFAULT_DIMS = (16, 32, 64, 128, 256, 512, 1024)
 
 RESULT_COLUMNS = (
-    "method", "dim", "split", "mean", "std", "mse", "mae", "q01", "q05", "q50", "q95", "q99",
-    "spearman", "recall_at_10", "trustworthiness", "n_pairs", "fit_seconds", "transform_seconds",
-)  # fmt: skip
+    "method",
+    "dim",
+    "split",
+    "mean",
+    "std",
+    "mse",
+    "mae",
+    "q01",
+    "q05",
+    "q50",
+    "q95",
+    "q99",
+    "spearman",
+    "recall_at_10",
+    "trustworthiness",
+    "n_pairs",
+    "fit_seconds",
+    "transform_seconds",
+)
 """The columns of ``results.csv``; ``results.json`` rows add the histogram counts."""
 
 LIMIT = "limit"
@@ -83,11 +99,11 @@ def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.nda
 def recommend(rows: Sequence[dict[str, Any]], tolerance: float = 0.10) -> dict[str, Any] | None:
     """Pick the smallest practical candidate, by the seed study's rule.
 
-    Among held-out rows (real methods only, not ``limit``), the best candidate has the
-    difference distribution nearest 0 with the least spread: the lowest
-    ``sqrt(mean**2 + std**2)``. Then the smallest dimension whose held-out std is within
-    ``tolerance`` of the best std and whose recall@10 is within ``tolerance`` of the best
-    recall is recommended; ties go to the lower ``sqrt(mean**2 + std**2)``.
+    First the method: the held-out row (real methods only, not ``limit``) whose
+    difference distribution is centred nearest 0 with the least spread, i.e. the lowest
+    ``sqrt(mean**2 + std**2)``, names it. Then the size: the smallest dimension of that
+    method whose held-out std is within ``tolerance`` of the method's best std and whose
+    recall@10 is within ``tolerance`` of its best recall.
 
     Parameters
     ----------
@@ -109,37 +125,31 @@ def recommend(rows: Sequence[dict[str, Any]], tolerance: float = 0.10) -> dict[s
         return math.hypot(r["mean"], r["std"])
 
     best = min(evals, key=lambda r: (spread(r), r["dim"]))
-    best_std = min(evals, key=lambda r: r["std"])
-    best_recall = max(evals, key=lambda r: r["recall_at_10"])
+    same = [r for r in evals if r["method"] == best["method"]]
+    best_std = min(same, key=lambda r: r["std"])
+    best_recall = max(same, key=lambda r: r["recall_at_10"])
     ok = [
         r
-        for r in evals
+        for r in same
         if r["std"] <= best_std["std"] * (1 + tolerance)
         and r["recall_at_10"] >= best_recall["recall_at_10"] * (1 - tolerance)
     ]
     pick = min(ok, key=lambda r: (r["dim"], spread(r))) if ok else best
-    name = f"{pick['method']}-{pick['dim']}"
+    method = pick["method"]
     reason = (
-        f"{name}: mean {pick['mean']:+.4f}, std {pick['std']:.4f} "
-        f"(best {best_std['std']:.4f} at {best_std['method']}-{best_std['dim']}), "
-        f"recall@10 {pick['recall_at_10']:.3f} "
-        f"(best {best_recall['recall_at_10']:.3f} at "
-        f"{best_recall['method']}-{best_recall['dim']})"
+        f"{method}-{pick['dim']}: mean {pick['mean']:+.4f}, std {pick['std']:.4f} "
+        f"(best {best_std['std']:.4f} at {best_std['dim']}), "
+        f"recall@10 {pick['recall_at_10']:.3f} (best {best_recall['recall_at_10']:.3f} at "
+        f"{best_recall['dim']}); {method} keeps the differences nearest 0 with the least "
+        f"spread (sqrt(mean^2 + std^2) = {spread(best):.4f} at {best['dim']})"
     )
-    largest = max(r["dim"] for r in ok) if ok else pick["dim"]
-    if ok and largest > pick["dim"]:
+    largest = max(r["dim"] for r in same)
+    if largest > pick["dim"]:
         reason += (
-            f" - the smallest size within {tolerance:.0%} of the best; "
-            f"{largest / pick['dim']:g}x smaller than {largest}"
+            f"; {pick['dim']} is the smallest size within {tolerance:.0%} of the best std and "
+            f"recall, {largest / pick['dim']:g}x smaller than {largest}"
         )
-    elif not ok:
-        reason += f" - no size is within {tolerance:.0%} of the best on both std and recall"
-    return {
-        "method": pick["method"],
-        "dim": int(pick["dim"]),
-        "reason": reason,
-        "tolerance": tolerance,
-    }
+    return {"method": method, "dim": int(pick["dim"]), "reason": reason, "tolerance": tolerance}
 
 
 def _versions() -> dict[str, str]:
@@ -326,13 +336,22 @@ def run_study(
                 if method == LIMIT:
                     limit_vectors = similarity_limit(evaluation, dim, seed=seed)
                     metrics = _metrics(evaluation, limit_vectors, max_pairs, seed, k)
-                    finish(_row(LIMIT, dim, "eval", metrics, fit_seconds=0.0,
-                                transform_seconds=0.0))  # fmt: skip
+                    finish(
+                        _row(LIMIT, dim, "eval", metrics, fit_seconds=0.0, transform_seconds=0.0)
+                    )
                 else:
                     for row in _study_cell(
-                        method, dim, splits, output_dir, data, seed, max_pairs, k,
-                        save_models, notes,
-                    ):  # fmt: skip
+                        method,
+                        dim,
+                        splits,
+                        output_dir,
+                        data,
+                        seed,
+                        max_pairs,
+                        k,
+                        save_models,
+                        notes,
+                    ):
                         finish(row)
                 bar.advance(1)
         study["complete"] = True
@@ -399,9 +418,15 @@ def _study_cell(
             notes.append(f"{method}-{dim} ({split}) not measured: {exc}")
             continue
         rows.append(
-            _row(method, dim, split, metrics, fit_seconds=round(fit_seconds, 4),
-                 transform_seconds=round(transform_seconds, 4))
-        )  # fmt: skip
+            _row(
+                method,
+                dim,
+                split,
+                metrics,
+                fit_seconds=round(fit_seconds, 4),
+                transform_seconds=round(transform_seconds, 4),
+            )
+        )
     return rows
 
 
