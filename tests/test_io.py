@@ -220,3 +220,19 @@ def test_any_finite_matrix_round_trips(tmp_path_factory, matrix, suffix):
     else:
         save_vectors(path, matrix)
     np.testing.assert_allclose(load_vectors(path).vectors, matrix, rtol=1e-6)
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_directory(tmp_path / "d") as tmp:
+            (tmp / "a").write_text("x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
