@@ -1,8 +1,9 @@
 """A small, realistic study folder for report tests, in the format ``embreduce study`` writes.
 
 Vectors are random clusters; the reductions are PCA and a Gaussian random projection
-fitted with scikit-learn here, so the histograms and metrics are real numbers of real
-reductions, computed in well under a second.
+fitted with scikit-learn here, and measured with :mod:`embreduce.metrics`, so the
+histograms and metrics are the real numbers of real reductions. The ``limit`` rows are the
+best rank-``dim`` approximation (SVD), a cheap stand-in for the optimised limit.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import numpy as np
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\">"
 """A label that would run script if the page put it into HTML unescaped."""
 
-COS_EDGES = np.linspace(-1.0, 1.0, 201)
-DIFF_EDGES = np.linspace(-1.0, 1.0, 401)
 FIELDS = (
     "method dim split mean std mse mae q01 q05 q50 q95 q99 spearman recall_at_10 "
     "trustworthiness n_pairs fit_seconds transform_seconds"
@@ -33,68 +32,12 @@ def clustered_vectors(n: int, d: int, *, clusters: int = 6, seed: int = 0) -> np
     return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
 
 
-def _cosines(X: np.ndarray) -> np.ndarray:
-    U = X / np.linalg.norm(X, axis=1, keepdims=True)
-    i, j = np.triu_indices(len(X), k=1)
-    return (U @ U.T)[i, j]
-
-
-def _recall(X: np.ndarray, Y: np.ndarray, k: int = 10) -> float:
-    def knn(Z: np.ndarray) -> np.ndarray:
-        U = Z / np.linalg.norm(Z, axis=1, keepdims=True)
-        S = U @ U.T
-        np.fill_diagonal(S, -np.inf)
-        return np.argsort(-S, axis=1)[:, :k]
-
-    a, b = knn(X), knn(Y)
-    return float(np.mean([len(set(r) & set(s)) / k for r, s in zip(a, b, strict=True)]))
-
-
-def _stats(diff: np.ndarray) -> dict[str, float]:
-    q = np.quantile(diff, [0.01, 0.05, 0.5, 0.95, 0.99])
-    return {
-        "mean": float(diff.mean()),
-        "std": float(diff.std()),
-        "mse": float(np.mean(diff**2)),
-        "mae": float(np.mean(np.abs(diff))),
-        **{f"q{p:02d}": float(v) for p, v in zip((1, 5, 50, 95, 99), q, strict=True)},
-    }
-
-
 def _row(method: str, dim: int, split: str, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
-    from scipy.stats import spearmanr
-    from sklearn.manifold import trustworthiness
+    from embreduce.metrics import similarity_metrics
 
-    cos_x, cos_y = _cosines(X), _cosines(Y)
-    diff = cos_x - cos_y
-    return {
-        "method": method,
-        "dim": dim,
-        "split": split,
-        **_stats(diff),
-        "spearman": float(spearmanr(cos_x, cos_y).statistic),
-        "recall_at_10": _recall(X, Y),
-        "trustworthiness": float(trustworthiness(X, Y, n_neighbors=5, metric="cosine")),
-        "n_pairs": int(len(diff)),
-        "fit_seconds": 0.01 * dim,
-        "transform_seconds": 0.001 * dim,
-        "hist_reduced": np.histogram(cos_y, COS_EDGES)[0].tolist(),
-        "hist_diff": np.histogram(diff, DIFF_EDGES)[0].tolist(),
-    }
-
-
-def _base(X: np.ndarray) -> dict[str, Any]:
-    cos = _cosines(X)
-    q = np.quantile(cos, [0.01, 0.05, 0.5, 0.95, 0.99])
-    return {
-        "n": len(X),
-        "n_pairs": int(len(cos)),
-        "sampled": False,
-        "mean": float(cos.mean()),
-        "std": float(cos.std()),
-        **{f"q{p:02d}": float(v) for p, v in zip((1, 5, 50, 95, 99), q, strict=True)},
-        "hist": np.histogram(cos, COS_EDGES)[0].tolist(),
-    }
+    metrics = similarity_metrics(X, Y, k=10, seed=0)
+    return {"method": method, "dim": dim, "split": split, **metrics,
+            "fit_seconds": 0.01 * dim, "transform_seconds": 0.001 * dim}  # fmt: skip
 
 
 def write_study_dir(
@@ -110,6 +53,8 @@ def write_study_dir(
     """Write ``results.csv``, ``results.json``, ``base_distribution.json`` and ``study.json``."""
     from sklearn.decomposition import PCA
     from sklearn.random_projection import GaussianRandomProjection
+
+    from embreduce.metrics import COS_EDGES, DIFF_EDGES, base_distribution
 
     folder.mkdir(parents=True, exist_ok=True)
     X = clustered_vectors(n, d, seed=seed)
@@ -129,14 +74,14 @@ def write_study_dir(
         U, s, _ = np.linalg.svd(E, full_matrices=False)
         rows.append(_row("limit", dim, "eval", E, U[:, :dim] * s[:dim]))
 
-    (folder / "results.json").write_text(json.dumps({"rows": rows}))
+    (folder / "results.json").write_text(json.dumps({"rows": rows}, default=_plain))
     with open(folder / "results.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     base = {"cos_edges": COS_EDGES.tolist(), "diff_edges": DIFF_EDGES.tolist()}
-    base.update({split: _base(S) for split, S in splits.items()})
-    (folder / "base_distribution.json").write_text(json.dumps(base))
+    base.update({split: base_distribution(S, seed=seed) for split, S in splits.items()})
+    (folder / "base_distribution.json").write_text(json.dumps(base, default=_plain))
     study = {
         "settings": {
             "input": "texts/news.csv",
@@ -163,3 +108,7 @@ def write_study_dir(
     }
     (folder / "study.json").write_text(json.dumps(study))
     return folder
+
+
+def _plain(obj: Any) -> Any:
+    return obj.tolist() if isinstance(obj, (np.ndarray, np.generic)) else str(obj)

@@ -21,7 +21,7 @@ REASON = f"lowest MSE {HOSTILE} </script><script>document.title='pwned'</script>
 
 @pytest.fixture(scope="module")
 def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_study_dir(tmp_path_factory.mktemp("study") / "run", n=300, reason=REASON)
+    return write_study_dir(tmp_path_factory.mktemp("study") / "run", n=240, reason=REASON)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_results_table_sorts(open_page, report: Path) -> None:  # noqa: F811
 
 @pytest.mark.slow
 def test_static_png_images(tmp_path: Path) -> None:
-    study_dir = write_study_dir(tmp_path / "run", n=80, dims=(4,))
+    study_dir = write_study_dir(tmp_path / "run", n=120, dims=(4,))
     output = write_report(study_dir, static="png")
     files = sorted((output.parent / "figures").iterdir())
     names = {f.name for f in files}
@@ -146,7 +146,7 @@ def test_missing_or_broken_study(tmp_path: Path, study_dir: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="not a study folder"):
         write_report(tmp_path / "empty")
-    broken = write_study_dir(tmp_path / "broken", n=60, dims=(4,))
+    broken = write_study_dir(tmp_path / "broken", n=120, dims=(4,))
     results = json.loads((broken / "results.json").read_text())
     results["rows"][0]["hist_diff"] = results["rows"][0]["hist_diff"][:-1]
     (broken / "results.json").write_text(json.dumps(results))
