@@ -9,6 +9,7 @@ through unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -519,6 +520,43 @@ def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
         thread.join()
 
 
+class _WriteBehind:
+    """Hand chunks to ``sink.write`` in a thread, so encoding the output overlaps the next
+    chunk's reading and matrix product (pyarrow and file writes release the GIL)."""
+
+    def __init__(self, sink: Any, depth: int = 2) -> None:
+        self.sink = sink
+        self.error: BaseException | None = None
+        self.closed = False
+        self.slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._work, name="embreduce-write", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (item := self.slots.get()) is not None:
+            if self.error is None:  # after a failure, drain the queue so nobody blocks
+                try:
+                    self.sink.write(*item)
+                except BaseException as exc:
+                    self.error = exc
+
+    def write(self, vectors: NDArray[Any], labels: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.slots.put((vectors, labels))
+
+    def close(self) -> None:
+        """Wait for the queued chunks and close the sink; raise the first write error."""
+        if self.closed:
+            return
+        self.closed = True
+        self.slots.put(None)
+        self.thread.join()
+        self.sink.close()
+        if self.error is not None:
+            raise self.error
+
+
 @dataclass
 class CompressResult:
     """What :func:`compress` did.
@@ -618,16 +656,19 @@ def compress(
             sink = _NpySink(
                 tmp, src.n_rows, model.n_components, model.dtype, info, npz=suffix == ".npz"
             )
+        writer = _WriteBehind(sink)
         try:
             offset = 0
             for vectors, labels in _prefetch(src.chunks(chunk_rows)):
-                sink.write(model.transform(vectors, offset=offset), labels)
+                writer.write(model.transform(vectors, offset=offset), labels)
                 offset += len(vectors)
                 bar.advance(len(vectors))
+            writer.close()
         except InputError as exc:
             raise InputError(f"{src.path.name}: {exc}") from None
         finally:
-            sink.close()
+            with contextlib.suppress(Exception):  # already failing: keep the first error
+                writer.close()
     return CompressResult(
         output, src.n_rows, model.n_features_in, model.n_components, time.perf_counter() - start
     )
