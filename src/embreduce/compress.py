@@ -443,7 +443,7 @@ class _NpySink:
             "fortran_order": False,
             "shape": (n_rows, dim),
         }
-        np.lib.format.write_array_header_2_0(fh, header)
+        np.lib.format.write_array_header_1_0(fh, header)
         self.fh = fh
 
     def write(self, vectors: NDArray[Any], labels: Any) -> None:
@@ -605,7 +605,9 @@ def compress(
         (e.g. ``out/demo/models/encoder-128``), or a ready :class:`Compressor`.
     output : path-like
         ``.npy``, ``.npz`` or ``.parquet``, chosen by suffix, written atomically. Parquet
-        keeps every other column and puts the vectors in one fixed-size-list column.
+        keeps every other column and puts the vectors in one fixed-size-list column;
+        ``.npz`` streams the vectors but keeps texts and metadata in memory until the end
+        (a zip member is written whole); ``.npy`` holds the vectors only.
     dtype : {"float32", "float16"}
         The type of the compressed vectors (ignored when ``model`` is a Compressor).
     normalize : bool
