@@ -9,6 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
 from embreduce.cli import app
@@ -207,3 +210,41 @@ def test_cli_compress_errors_are_one_line_and_leave_nothing(tmp_path, reducers):
     result = runner.invoke(app, [*base, "-o", str(out), "--scheduler", "tcp://localhost:8786"])
     assert result.exit_code == 2
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    X=st.integers(1, 60).flatmap(
+        lambda n: arrays(np.float32, (n, D), elements=st.floats(-1e3, 1e3, width=32))
+    ),
+    chunk_rows=st.integers(1, 25),
+    bad_row=st.one_of(st.none(), st.integers(0, 59)),
+    suffix=st.sampled_from([".npy", ".parquet"]),
+)
+def test_any_finite_matrix_compresses_any_bad_row_is_named(
+    tmp_path_factory, reducers, X, chunk_rows, bad_row, suffix
+):
+    folder = tmp_path_factory.mktemp("prop")
+    source = folder / f"in{suffix}"
+    if bad_row is not None:
+        bad_row = bad_row % len(X)
+        X = X.copy()
+        X[bad_row, bad_row % D] = np.inf
+    if suffix == ".npy":
+        np.save(source, X)
+    else:
+        pq.write_table(
+            pa.table({"embedding": pa.array(X.tolist(), pa.list_(pa.float32()))}), source
+        )
+    model = Compressor.load(reducers["svd"][1])
+    if bad_row is not None:
+        with pytest.raises(InputError, match=rf"row {bad_row} contains NaN or infinite"):
+            compress(source, model, folder / "out.npy", chunk_rows=chunk_rows)
+        assert not (folder / "out.npy").exists()
+        return
+    compress(source, model, folder / "out.npy", chunk_rows=chunk_rows)
+    expected = model.transform(X)
+    np.testing.assert_allclose(np.load(folder / "out.npy"), expected, rtol=1e-5, atol=1e-3)
