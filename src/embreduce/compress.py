@@ -305,7 +305,8 @@ def _open_parquet(path: Path, vector_column: str | None) -> _Source:
         raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
     vcol = find_vector_column(schema, vector_column)
     if vcol is None:
-        raise InputError(f"{path.name}: no list column of vectors found")
+        columns = ", ".join(f"{f.name} ({f.type})" for f in schema)
+        raise InputError(f"{path.name}: no list column of vectors found; columns are: {columns}")
     if n_rows == 0:
         raise InputError(f"{path.name}: the table has no rows")
     vtype = schema.field(vcol).type
