@@ -78,7 +78,7 @@ def test_similarity_metrics_equal_direct_computation(pair):
     assert r["mae"] == pytest.approx(np.mean(np.abs(d)), abs=1e-6)
     for name, q in QS.items():
         assert r[name] == pytest.approx(np.quantile(d, q), abs=1e-6)
-    assert r["spearman"] == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    assert r["spearman"] == pytest.approx(spearmanr(a, b).statistic, abs=1e-6)  # float32 ranks
     assert (r["spearman_pairs"], r["spearman_sampled"]) == (780, False)
     common = [
         len(set(p) & set(q))

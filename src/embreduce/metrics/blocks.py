@@ -166,17 +166,12 @@ def sample_pairs(n: int, m: int, seed: int) -> tuple[NDArray[np.int64], NDArray[
     return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
 
 
-def all_pairs(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Every pair ``i < j`` in row-major order."""
-    i, j = np.triu_indices(n, 1)
-    return i.astype(np.int64), j.astype(np.int64)
-
-
 def pair_cosines(
-    U: NDArray[np.float64], i: NDArray[np.int64], j: NDArray[np.int64], chunk: int = 16384
-) -> NDArray[np.float64]:
-    """Cosine similarities of the pairs ``(i[p], j[p])`` of unit rows ``U``, in float64."""
-    out = np.empty(len(i), dtype=np.float64)
+    U: NDArray[np.floating], i: NDArray[np.int64], j: NDArray[np.int64], chunk: int = 4096
+) -> NDArray[np.float32]:
+    """Cosine similarities of the pairs ``(i[p], j[p])`` of unit rows ``U``, in float32."""
+    U = U if U.dtype == np.float32 else U.astype(np.float32)
+    out = np.empty(len(i), dtype=np.float32)
     for s in range(0, len(i), chunk):
         e = s + chunk
         out[s:e] = np.einsum("pd,pd->p", U[i[s:e]], U[j[s:e]])

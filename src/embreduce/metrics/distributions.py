@@ -11,7 +11,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from embreduce.exceptions import InputError
 from embreduce.metrics.blocks import (
-    all_pairs,
     check_pair,
     cosine_strips,
     iter_sampled_pairs,
@@ -22,13 +21,13 @@ from embreduce.metrics.blocks import (
     unit_rows,
     upper_parts,
 )
-from embreduce.metrics.histograms import COS_EDGES, DIFF_EDGES, FineHistogram
+from embreduce.metrics.histograms import COS_EDGES, DIFF_EDGES, FineHistogram, scratch_buffer
 from embreduce.metrics.neighbours import check_k, knn_scores
 
 #: Above this many vectors, pairs are sampled unless ``max_pairs`` says otherwise.
 EXACT_MAX_N = 50_000
 #: Pairs sampled when there are more than ``EXACT_MAX_N`` vectors and ``max_pairs`` is None.
-DEFAULT_MAX_PAIRS = 2_000_000
+DEFAULT_MAX_PAIRS = 1_000_000
 #: Spearman's correlation uses every pair up to this many, else a seeded sample of this size.
 SPEARMAN_MAX_PAIRS = 1_000_000
 #: Up to this many pairs, quantiles are exact; beyond, they are read from a fine histogram.
@@ -59,7 +58,8 @@ class _Stream:
             self.sum += float(values.sum(dtype=np.float64))
             self.sum_sq += float(np.square(values, dtype=np.float64).sum())
         if self.absolute:
-            self.sum_abs += float(np.abs(values).sum(dtype=np.float64))
+            scratch = scratch_buffer(self, "_abs", values.shape, values.dtype)
+            self.sum_abs += float(np.abs(values, out=scratch).sum(dtype=np.float64))
         self.hist.add(values)
         if self.keep:
             self.kept.append(np.array(values, dtype=np.float64).ravel())
@@ -164,8 +164,9 @@ def base_distribution(
     hist = FineHistogram(-1.0, 1.0, COS_FINE_BINS)
     stream = _Stream(hist, keep=P <= EXACT_QUANTILE_PAIRS, moments=sampled, absolute=False)
     if sampled:
+        U32 = U.astype(np.float32)
         for i, j in iter_sampled_pairs(n, P, seed):
-            stream.add(pair_cosines(U, i, j))
+            stream.add(pair_cosines(U32, i, j))
         mean, std = stream.mean_std()
     else:
         bs = resolve_block_size(block_size, n)
@@ -267,25 +268,41 @@ def similarity_metrics(
     red = _Stream(red_hist, keep=False, moments=False, absolute=False)
 
     def feed(a: NDArray, b: NDArray) -> None:
-        diff.add(a - b)
+        diff.add(np.subtract(a, b, out=scratch_buffer(diff, "_d", a.shape, a.dtype)))
         red.add(b)
+
+    # Spearman: every pair up to SPEARMAN_MAX_PAIRS, else a seeded sample read off the strips
+    spear_a: list[NDArray] = []
+    spear_b: list[NDArray] = []
+    spear_all = n_pairs_of(n) <= SPEARMAN_MAX_PAIRS
+    if not (sampled or spear_all):
+        si, sj = sample_pairs(n, SPEARMAN_MAX_PAIRS, seed)
+        order = np.lexsort((sj, si))
+        si, sj = si[order], sj[order]
 
     def feed_strips(i0: int, So: NDArray, Sr: NDArray) -> None:
         h = So.shape[0]
         for a, b in zip(upper_parts(So, h), upper_parts(Sr, h), strict=True):
             feed(a, b)
+            if spear_all:
+                spear_a.append(a.ravel().copy())
+                spear_b.append(b.ravel().copy())
+        if not spear_all:
+            lo, hi = np.searchsorted(si, [i0, i0 + h])
+            r, c = si[lo:hi] - i0, sj[lo:hi] - i0
+            spear_a.append(So[r, c])
+            spear_b.append(Sr[r, c])
 
     knn: tuple[float, float | None] | None = None
     queries = n if n <= EXACT_MAX_N else min(n, DEFAULT_MAX_QUERIES)
     if sampled:
-        spear: list[tuple[NDArray, NDArray]] = []
+        U32, V32 = U.astype(np.float32), V.astype(np.float32)
         for i, j in iter_sampled_pairs(n, P, seed):
-            a, b = pair_cosines(U, i, j), pair_cosines(V, i, j)
+            a, b = pair_cosines(U32, i, j), pair_cosines(V32, i, j)
             feed(a, b)
-            if sum(len(x) for x, _ in spear) < SPEARMAN_MAX_PAIRS:
-                spear.append((a, b))
-        sa = np.concatenate([x for x, _ in spear])[:SPEARMAN_MAX_PAIRS]
-        sb = np.concatenate([y for _, y in spear])[:SPEARMAN_MAX_PAIRS]
+            if sum(len(x) for x in spear_a) < SPEARMAN_MAX_PAIRS:
+                spear_a.append(a)
+                spear_b.append(b)
         mean, std = diff.mean_std()
         mse = diff.sum_sq / P
     else:
@@ -298,11 +315,8 @@ def similarity_metrics(
         mean = (_cos_sum(U) - _cos_sum(V)) / P
         mse = max((_pair_sum(U, U) - 2 * _pair_sum(U, V) + _pair_sum(V, V)) / P, 0.0)
         std = math.sqrt(max(mse - mean * mean, 0.0))
-        if P <= SPEARMAN_MAX_PAIRS:
-            i, j = all_pairs(n)
-        else:
-            i, j = sample_pairs(n, SPEARMAN_MAX_PAIRS, seed)
-        sa, sb = pair_cosines(U, i, j), pair_cosines(V, i, j)
+    sa = np.concatenate(spear_a)[:SPEARMAN_MAX_PAIRS]
+    sb = np.concatenate(spear_b)[:SPEARMAN_MAX_PAIRS]
     if k is not None and knn is None:
         rows = np.arange(n)
         if queries < n:

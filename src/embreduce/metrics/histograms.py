@@ -12,6 +12,20 @@ COS_EDGES: NDArray[np.float64] = np.linspace(-1.0, 1.0, 201)
 DIFF_EDGES: NDArray[np.float64] = np.linspace(-1.0, 1.0, 401)
 
 
+def scratch_buffer(owner: object, name: str, shape: tuple[int, ...], dtype: np.dtype) -> NDArray:
+    """A C-contiguous array of ``shape`` in a flat buffer kept on ``owner`` and reused.
+
+    Reusing one buffer per role avoids a fresh allocation (and its page faults) for
+    every block of similarities.
+    """
+    size = int(np.prod(shape))
+    buf = getattr(owner, name, None)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = np.empty(size, dtype=dtype)
+        setattr(owner, name, buf)
+    return buf[:size].reshape(shape)
+
+
 class FineHistogram:
     """Counts of values in ``n_bins`` equal bins on ``[lo, hi]``, plus 1 % padding each side.
 
@@ -31,13 +45,14 @@ class FineHistogram:
         self.offset = self.pad - self.lo * self.scale
         self.counts = np.zeros(self.total, dtype=np.int64)
 
-    def add(self, values: NDArray[np.floating], scratch: NDArray | None = None) -> None:
-        """Count ``values`` (any shape). ``scratch`` is a float buffer of the same size."""
+    def add(self, values: NDArray[np.floating]) -> None:
+        """Count ``values`` (any shape, float32 or float64)."""
         if values.size == 0:
             return
-        t = np.multiply(values, values.dtype.type(self.scale), out=scratch)
+        t = scratch_buffer(self, "_t", values.shape, values.dtype)
+        np.multiply(values, values.dtype.type(self.scale), out=t)
         t += t.dtype.type(self.offset)
-        idx = np.empty(t.shape, dtype=np.intp)
+        idx = scratch_buffer(self, "_idx", values.shape, np.intp)
         np.copyto(idx, t, casting="unsafe")  # truncation is floor here: t >= 0 in range
         flat = idx.reshape(-1)
         try:

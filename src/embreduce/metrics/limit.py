@@ -8,18 +8,26 @@ from numpy.typing import ArrayLike, NDArray
 from embreduce.exceptions import InputError
 from embreduce.metrics.blocks import unit_rows
 
+#: Below this many multiply-adds per Gram product (n x d x k), optimise on one thread.
+_PARALLEL_WORK = 1_000_000_000
+
 
 def _eigen_truncation(U: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """Rows of the best rank-k factor ``Z Z^T`` of ``U U^T``, scaled to unit length.
 
-    The top eigenvectors of the cosine matrix ``U U^T`` are the left singular vectors of
-    ``U``, so ``Z = U B_k`` with ``B_k`` the top-k right singular vectors: O(n d^2), and
-    never the n x n matrix.
+    ``Z = Q_k sqrt(w_k)`` from the top eigenpairs of the cosine matrix ``U U^T``. When
+    there are more rows than dims, the same Z is ``U B_k`` with ``B_k`` the top
+    eigenvectors of the smaller ``U^T U``, so the n x n matrix is never formed.
     """
-    _, _, Bt = np.linalg.svd(U, full_matrices=False)
-    Z = np.zeros((U.shape[0], k))
-    r = min(k, Bt.shape[0])
-    Z[:, :r] = U @ Bt[:r].T
+    n, d = U.shape
+    r = min(k, n, d)
+    Z = np.zeros((n, k))
+    if n <= d:
+        w, Q = np.linalg.eigh(U @ U.T)
+        Z[:, :r] = Q[:, ::-1][:, :r] * np.sqrt(np.clip(w[::-1][:r], 0, None))
+    else:
+        _, B = np.linalg.eigh(U.T @ U)
+        Z[:, :r] = U @ B[:, ::-1][:, :r]
     norms = np.linalg.norm(Z, axis=1)
     zero = norms == 0  # a row orthogonal to the top k directions: start it on the first
     Z[zero, 0], norms[zero] = 1.0, 1.0
@@ -46,7 +54,7 @@ def similarity_limit(
     X: ArrayLike,
     n_components: int,
     *,
-    max_iter: int = 200,
+    max_iter: int = 100,
     seed: int = 0,
     max_n: int = 5000,
     return_rows: bool = False,
@@ -129,8 +137,14 @@ def similarity_limit(
         loss.backward()
         return loss
 
-    if max_iter > 0:
-        opt.step(closure)
+    threads = torch.get_num_threads()
+    if U.shape[0] * U.shape[1] * Z0.shape[1] < _PARALLEL_WORK:
+        torch.set_num_threads(1)  # small products: thread start-up would cost more than it saves
+    try:
+        if max_iter > 0:
+            opt.step(closure)
+    finally:
+        torch.set_num_threads(threads)
     with torch.no_grad():
         Z = (W / W.norm(dim=1, keepdim=True)).numpy().astype(np.float32)
     return (Z, rows) if return_rows else Z

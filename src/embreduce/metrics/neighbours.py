@@ -55,24 +55,22 @@ def rank_penalty(
     """Sum over rows of ``max(0, rank - k)`` of ``neighbours`` in the order of ``S``.
 
     The rank of column j in row r is ``1 + #{l : S[r, l] > S[r, j]}``: tied values share
-    the best rank. Only neighbours strictly below the k-th value have rank > k, and only
-    those are counted, one row subset at a time.
+    the best rank. Only neighbours strictly below the k-th value have rank > k. Their
+    ranks are summed the other way round: each entry above the row's lowest such
+    threshold counts the thresholds below it, so one pass over ``S`` finds the few
+    entries that matter.
     """
-    import torch
-
     thr = np.take_along_axis(S, neighbours, axis=1)
     need = thr < kth[:, None]
     m = need.sum(axis=1)
-    order = np.argsort(~need, axis=1, kind="stable")  # needed thresholds first
-    thr = np.take_along_axis(thr, order, axis=1)
-    St = torch.from_numpy(S)
-    total = 0
-    for s in range(int(m.max(initial=0))):
-        rows = np.flatnonzero(m > s)
-        sub = St.index_select(0, torch.from_numpy(rows))
-        above = (sub > torch.from_numpy(thr[rows, s])[:, None]).sum(dim=1)
-        total += int(above.sum()) + len(rows) * (1 - k)
-    return total
+    if not m.any():
+        return 0
+    T = np.where(need, thr, np.inf)  # +inf: a threshold that nothing exceeds
+    T = np.take_along_axis(T, np.argsort(~need, axis=1, kind="stable"), axis=1)
+    rows, cols = np.nonzero(S > T.min(axis=1)[:, None])
+    values = S[rows, cols]
+    above = sum(int(np.count_nonzero(T[rows, s] < values)) for s in range(int(m.max())))
+    return above + int(m.sum()) * (1 - k)
 
 
 def knn_scores(
