@@ -70,11 +70,16 @@ class Visit:
         return found[0]
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
-        """Save a PNG under ``out/screenshots/`` and return its path."""
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        """Save a PNG of the page under ``out/screenshots/`` and return its path."""
+        path = self.screenshot_path(name)
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
+
+    @staticmethod
+    def screenshot_path(name: str) -> Path:
+        """Where the screenshot ``name`` goes (for screenshots of one element)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS / f"{name}.png"
 
     def assert_clean(self) -> None:
         """No console errors, and no request left ``file://``."""

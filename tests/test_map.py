@@ -23,10 +23,23 @@ SENTENCES = [
 ]
 
 
-def hover_text(visit: Visit, div_id: str, point: int) -> str:
-    """Hover one point of a 2-D map the way a mouse would; return the hover label's text."""
-    visit.page.evaluate(f"Plotly.Fx.hover('{div_id}', [{{curveNumber: 0, pointNumber: {point}}}])")
-    return visit.page.locator(f"#{div_id} .hoverlayer").inner_text()
+def hover_text(visit: Visit, div_id: str, point: int, trace: int = 0) -> str:
+    """Move the mouse onto one point of a 2-D map; return the hover label's lines."""
+    page = visit.page
+    x, y = page.evaluate(
+        """([id, curve, point]) => {
+            const gd = document.getElementById(id);
+            gd.scrollIntoView();
+            const fl = gd._fullLayout, t = gd._fullData[curve], box = gd.getBoundingClientRect();
+            return [box.left + fl._size.l + fl.xaxis.l2p(t.x[point]),
+                    box.top + fl._size.t + fl.yaxis.l2p(t.y[point])];
+        }""",
+        [div_id, trace, point],
+    )
+    page.mouse.move(x, y)
+    lines = page.locator(f"#{div_id} .hoverlayer .hovertext tspan.line")
+    lines.first.wait_for(timeout=5_000)
+    return "\n".join(lines.all_text_contents())
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +93,7 @@ def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:  # n
     assert page.locator("img").count() == 0
     labels = page.locator("#map-pca .textpoint text").all_inner_texts()
     assert any(label.startswith("<img src=x onerror=") for label in labels), labels
+    visit.screenshot("map-4-sentences-hostile-hover", full_page=False)
     visit.assert_clean()
 
 
@@ -139,6 +153,9 @@ def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) 
     assert "≈" in plot["title"], "trustworthiness estimated from a sample above 5,000 rows"
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].hovertext.length") == n
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].mode") == "markers"
+    text = hover_text(visit, "map-pca", 0)
+    assert text.startswith("item ") and "nearest in the original space" in text
+    visit.screenshot("map-many-points-hover", full_page=False)
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,9 @@ def test_hostile_labels_show_as_text(open_page, report: Path) -> None:  # noqa: 
     reason = visit.page.locator("#recommendation .reason").inner_text()
     assert HOSTILE in reason and "</script>" in reason
     assert visit.page.locator("#recommendation img").count() == 0
+    visit.page.locator("#recommendation").screenshot(
+        path=str(visit.screenshot_path("report-hostile"))
+    )
     visit.assert_clean()
 
 
@@ -116,6 +119,7 @@ def test_results_table_sorts(open_page, report: Path) -> None:  # noqa: F811
         "table.results tbody tr td:nth-child(4)", "cells => cells.map(c => Number(c.dataset.value))"
     )
     assert values == sorted(values, reverse=True)
+    page.locator("#results").screenshot(path=str(visit.screenshot_path("report-table-sorted")))
 
 
 @pytest.mark.slow

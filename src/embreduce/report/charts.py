@@ -397,7 +397,15 @@ def scatter_map_figure(
         template=house_template(),
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0.02},
         margin={"l": 56, "r": 24, "t": 88, "b": 52},
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"},
+        legend={
+            "orientation": "h",
+            "itemsizing": "constant",  # readable legend symbols even for tiny points
+            "x": 0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+        },
         hovermode="closest",
         hoverlabel={"bgcolor": "white"},
     )
@@ -415,7 +423,7 @@ def scatter_map_figure(
         fig.update_xaxes(title={"text": axis_titles[0]}, range=_padded(coords[:, 0], pad))
         fig.update_yaxes(title={"text": axis_titles[1]}, range=_padded(coords[:, 1], pad / 2))
         if len(groups) > 1:
-            fig.update_layout(margin={"b": 90})
+            fig.update_layout(margin={"b": 104})
     return fig
 
 
