@@ -172,18 +172,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="Default: a temp folder.")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--prepare-only", action="store_true", help="Write inputs, then stop.")
     args = parser.parse_args()
 
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="bench-compress-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         start = time.perf_counter()
-        write_inputs(folder, args.rows, args.dim, args.partitions, args.seed)
-        model = fit_encoder(folder, args.dim, args.k, args.seed)
+        model = folder / f"encoder-{args.k}"
+        if not model.is_dir():  # a --workdir from an earlier run is reused as it is
+            write_inputs(folder, args.rows, args.dim, args.partitions, args.seed)
+            model = fit_encoder(folder, args.dim, args.k, args.seed)
+            write_npy(folder)
         print(f"inputs and encoder ready in {time.perf_counter() - start:.0f} s ({folder})")
+        if args.prepare_only:
+            return
         baseline = bare_matmul(folder, model)
         ceiling = read_only(folder)
-        npy = write_npy(folder)
+        npy = folder / "vectors.npy"
 
         single, wall, _ = run_child(
             SINGLE, [str(folder / "vectors.parquet"), str(model), str(folder / "out.parquet")]
