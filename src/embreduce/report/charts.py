@@ -231,7 +231,7 @@ def metric_curves_figure(
         is_limit = method == "limit"
         color = LIMIT_COLOR if is_limit else PALETTE[m_index % (len(PALETTE) - 2)]
         for col, (metric, _) in enumerate(CURVE_METRICS, start=1):
-            values = [_finite(r.get(metric)) for r in mine]
+            values = [finite_number(r.get(metric)) for r in mine]
             fig.add_trace(
                 go.Scatter(
                     x=[int(r["dim"]) for r in mine],
@@ -280,7 +280,7 @@ def _mark_recommended(
         fig.add_trace(
             go.Scatter(
                 x=[dim],
-                y=[_finite(row.get(metric))],
+                y=[finite_number(row.get(metric))],
                 name="recommended",
                 legendgroup="recommended",
                 showlegend=col == 1,
@@ -293,7 +293,8 @@ def _mark_recommended(
         )
 
 
-def _finite(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number, NaN or infinite."""
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -415,6 +416,8 @@ def scatter_map_figure(
                 "xaxis": {"title": {"text": axis_titles[0]}},
                 "yaxis": {"title": {"text": axis_titles[1]}},
                 "zaxis": {"title": {"text": axis_titles[2]}},
+                # A step back from Plotly's default view keeps the tick labels in the box.
+                "camera": {"eye": {"x": 1.55, "y": 1.55, "z": 1.15}},
             },
             margin={"l": 0, "r": 0, "t": 88, "b": 0},
         )

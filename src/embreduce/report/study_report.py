@@ -19,6 +19,7 @@ from embreduce.exceptions import InputError
 from embreduce.report.charts import (
     CHART_KINDS,
     distribution_figure,
+    finite_number,
     house_template,
     metric_curves_figure,
 )
@@ -187,13 +188,13 @@ def _candidate_label(row: dict[str, Any]) -> str:
 
 def _subtitle(row: dict[str, Any]) -> str:
     parts = [f"{row['split']} split"]
-    if _number(row.get("n_pairs")) is not None:
+    if finite_number(row.get("n_pairs")) is not None:
         parts.append(f"{int(row['n_pairs']):,} pairs")
     for key, label, fmt in (("mean", "mean diff", "+.4f"), ("std", "std", ".4f")):
-        value = _number(row.get(key))
+        value = finite_number(row.get(key))
         if value is not None:
             parts.append(f"{label} {value:{fmt}}")
-    if _number(row.get("mse")) is not None:
+    if finite_number(row.get("mse")) is not None:
         parts.append(f"MSE {row['mse']:.2e}")
     return escape_label(" · ".join(parts))
 
@@ -251,14 +252,6 @@ def curves_figure(study: Study, split: str) -> Any:
 # ----------------------------------------------------------------------------- page parts
 
 
-def _number(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _results_table(study: Study) -> str:
     rec = study.recommendation
     heads = "".join(
@@ -285,14 +278,14 @@ def _results_table(study: Study) -> str:
 
 
 def _sort_mse(row: dict[str, Any]) -> float:
-    value = _number(row.get("mse"))
+    value = finite_number(row.get("mse"))
     return value if value is not None else math.inf
 
 
 def _cell(value: Any, fmt: str) -> str:
     if not fmt:
         return f"<td>{escape_label(value)}</td>"
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return '<td data-value="">–</td>'
     shown = f"{int(number):{fmt}}" if fmt.endswith("d") else f"{number:{fmt}}"
