@@ -348,9 +348,7 @@ def map_data(
             color_title=colour.title,
             webgl=n >= WEBGL_MIN_POINTS,
         )
-        payload = figure_json(fig)
-        payload["layout"].pop("template", None)
-        figures.append({"id": f"map-{m.method}", "method": m.method, "figure": payload})
+        figures.append({"id": f"map-{m.method}", "method": m.method, "figure": figure_json(fig)})
     single = len(colour.groups) == 1
     heatmap = None
     if n <= HEATMAP_MAX_POINTS:
@@ -363,7 +361,6 @@ def map_data(
             short_labels=[escape_label(t, max_chars=TICK_CHARS if n <= 20 else 20) for t in labels],
         )
         heatmap = figure_json(heat)
-        heatmap["layout"].pop("template", None)
     return {
         "template": house_template().to_plotly_json(),
         "labels": [escape_label(t, max_chars=HOVER_CHARS) for t in labels],
@@ -395,8 +392,8 @@ def write_map(
     vectors : array-like of shape (n, d)
         The embeddings (at least 3).
     texts : sequence of str, optional
-        One label per vector, shown beside the points (up to 50 points), on hover and in
-        the similarity heatmap (up to 50 points). Default: row numbers.
+        One label per vector, shown beside the points (up to 30 points, 12 in 3-D), on
+        hover, and in the similarity heatmap (up to 50 points). Default: row numbers.
     methods : sequence of str
         Reducers, one map each: ``pca``, ``tsne``, ``umap``, or any name of
         :func:`embreduce.reducers.available_reducers`.

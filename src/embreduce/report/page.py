@@ -62,9 +62,15 @@ def _plain(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
-def figure_json(fig: Any) -> Any:
-    """A Plotly figure as plain JSON data (lists, not base64 typed arrays)."""
-    return json.loads(fig.to_json(engine="json"))
+def figure_json(fig: Any) -> dict[str, Any]:
+    """A Plotly figure as JSON data for a page, without its layout template.
+
+    Every chart on a page shares one template, which the page holds once (the template
+    is most of a small figure's size). Arrays stay Plotly's compact typed-array encoding.
+    """
+    data = json.loads(fig.to_json(engine="json"))
+    data.get("layout", {}).pop("template", None)
+    return data
 
 
 @lru_cache(maxsize=1)

@@ -336,6 +336,7 @@ def metadata_items(study: Study) -> list[tuple[str, str]]:
     if settings.get("dims"):
         add("dimensions", ", ".join(map(str, settings["dims"])))
     add("seed", settings.get("seed"))
+    add("k (recall, trustworthiness)", settings.get("k"))
     add("max pairs", settings.get("max_pairs"))
     if study.meta.get("elapsed_seconds") is not None:
         add("time taken", _duration(float(study.meta["elapsed_seconds"])))
@@ -382,8 +383,7 @@ def report_data(study: Study) -> dict[str, Any]:
                 }
             )
             figures[key] = {
-                kind: _without_template(figure_json(fig))
-                for kind, fig in candidate_figures(study, row).items()
+                kind: figure_json(fig) for kind, fig in candidate_figures(study, row).items()
             }
     if not candidates:
         raise InputError(f"{study.folder}: no candidate has histograms to draw")
@@ -405,16 +405,8 @@ def report_data(study: Study) -> dict[str, Any]:
         "default": default,
         "recommended": {"method": rec["method"], "dim": int(rec["dim"])} if rec else None,
         "figures": figures,
-        "curves": {
-            s: _without_template(figure_json(curves_figure(study, s))) for s in study.splits
-        },
+        "curves": {s: figure_json(curves_figure(study, s)) for s in study.splits},
     }
-
-
-def _without_template(fig: dict[str, Any]) -> dict[str, Any]:
-    # The template is the same for every chart: the page holds it once.
-    fig.get("layout", {}).pop("template", None)
-    return fig
 
 
 def render_report(study: Study) -> str:
