@@ -1,7 +1,7 @@
 """Wall time and peak memory of exact all-pairs metrics, against the naive way and the floor.
 
-Each case runs in its own child process, so its peak resident memory (``ru_maxrss``) is
-its own. Cases:
+Each case runs in its own child process, so its peak resident memory (``VmHWM``) is its
+own. Cases:
 
 - ``floor``: one BLAS matmul ``X @ X.T`` of the same size (float32, computed in row blocks
   into one reused buffer, so the time is the matmul's and the memory stays small).
@@ -14,9 +14,11 @@ its own. Cases:
   quantiles (each pair appears twice in S; the diagonal is removed arithmetically).
 - ``naive-pairs``: the same on ``D = cosine_similarity(X) - cosine_similarity(Y)``.
 
-X: n vectors of 384 dims (Gaussian around a shared direction, like sentence embeddings,
-whose cosine similarities are mostly positive); Y: X projected on its top 128 principal
-axes. Results are checked against each other (ours vs naive).
+X: n vectors of 384 dims (Gaussian with a decaying spectrum around a shared direction,
+so that, as with sentence embeddings, cosine similarities are mostly positive); Y: X
+projected on its top 128 right singular vectors (truncated SVD). The results of ours and
+naive are printed side by side to check each other. With ``--repeat R`` the cases run R
+times, interleaved, so that load from other processes hits them alike; take the minimum.
 
 Run (one case at a time, or all):
     .venv/bin/python benchmarks/bench_metrics.py --n 20000 --cases floor ours-base ...
@@ -30,7 +32,9 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -39,12 +43,13 @@ QS = [0.01, 0.05, 0.5, 0.95, 0.99]
 
 
 def make_data(n: int, d: int = 384, k: int = 128, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Embedding-like vectors (decaying spectrum, shared direction) and their top-k SVD."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d), dtype=np.float32)
-    X += 0.375 * rng.standard_normal(d, dtype=np.float32)  # a shared direction: mean cos ~0.13
-    Xc = X - X.mean(axis=0)
-    _, _, Vt = np.linalg.svd(Xc[: min(n, 20_000)].astype(np.float64), full_matrices=False)
-    Y = (Xc @ Vt[:k].T.astype(np.float32)).astype(np.float32)
+    spectrum = (1.0 + np.arange(d, dtype=np.float32) / 8) ** -0.75
+    X = rng.standard_normal((n, d), dtype=np.float32) * spectrum
+    X += 0.2 * rng.standard_normal(d, dtype=np.float32)  # a shared direction
+    _, _, Vt = np.linalg.svd(X[: min(n, 20_000)].astype(np.float64), full_matrices=False)
+    Y = (X @ Vt[:k].T.astype(np.float32)).astype(np.float32)  # truncated SVD, uncentred
     return X, Y
 
 
@@ -133,17 +138,32 @@ RUNNERS = {
 }
 
 
+def data_file(n: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"embreduce-bench-metrics-{n}.npz"
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. ``VmHWM`` is per address space, so unlike
+    ``ru_maxrss`` (which Linux carries over from the parent through fork and exec) it
+    counts only what the child itself used."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(case: str, n: int) -> None:
-    X, Y = make_data(n)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with np.load(data_file(n)) as data:  # made by the parent: only X and Y count here
+        X, Y = data["X"], data["Y"]
+    before = peak_rss_mib()
     start = time.perf_counter()
     result = RUNNERS[case](X, Y)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_mib()
     print(
         json.dumps(
-            {"case": case, "n": n, "wall_s": wall, "peak_rss_mib": peak / 1024}
-            | {"rss_before_mib": before / 1024, "result": result}
+            {"case": case, "n": n, "wall_s": wall, "peak_rss_mib": peak}
+            | {"rss_before_mib": before, "result": result}
         )
     )
 
@@ -151,7 +171,8 @@ def child(case: str, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[20_000])
-    parser.add_argument("--cases", nargs="+", default=CASES, choices=CASES)
+    parser.add_argument("--cases", nargs="+", default=CASES, choices=CASES)  # may repeat
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -164,7 +185,11 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     for n in args.n:
-        for case in args.cases:
+        if not data_file(n).exists():
+            X, Y = make_data(n)
+            np.savez(data_file(n), X=X, Y=Y)
+            del X, Y
+        for case in [c for _ in range(args.repeat) for c in args.cases]:
             cmd = [sys.executable, __file__, "--child", case, "--n", str(n)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
