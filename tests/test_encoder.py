@@ -54,7 +54,9 @@ def test_shapes_dtypes_and_fitted_attributes(fitted, X):
     assert fitted.n_features_in_ == 24
     assert len(fitted.loss_curve_) == fitted.n_iter_ == len(fitted.validation_loss_curve_)
     assert fitted.training_summary_["n_validation"] == 40
-    assert fitted.training_summary_["device"] == "cpu"
+    import torch
+
+    assert fitted.training_summary_["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     np.testing.assert_array_equal(fitted.fit_transform(X), fitted.transform(X))
 
 
@@ -229,6 +231,19 @@ def test_verbose_draws_a_progress_bar(verbose, X, monkeypatch):
     monkeypatch.setattr(encoder_module, "progress_bar", spy)
     small(verbose=verbose, max_epochs=2).fit(X)
     assert calls == [("training encoder", 2, verbose)]
+
+
+def test_gpu_training_matches_cpu_training(X):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no GPU")
+    cpu = small(device="cpu", max_epochs=10).fit(X)
+    gpu = small(device="cuda", max_epochs=10).fit(X)
+    assert gpu.training_summary_["device"] == "cuda"
+    assert cosine_mse(X, gpu.transform(X)) == pytest.approx(
+        cosine_mse(X, cpu.transform(X)), rel=0.05
+    )
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(X):

@@ -78,7 +78,7 @@ def _truncate(n_components: int = 128, *, random_state: Any = None, **params: An
 
 
 def _umap(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> Any:
-    from embreduce.reducers.manifold import UMAPReducer
+    from embreduce.reducers.umap_reducer import UMAPReducer
 
     if random_state is not None:
         params.setdefault("n_jobs", 1)  # umap-learn forces it for seeded runs, with a warning
@@ -86,7 +86,7 @@ def _umap(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> Any
 
 
 def _tsne(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> Any:
-    from embreduce.reducers.manifold import TSNEReducer
+    from embreduce.reducers.tsne import TSNEReducer
 
     return TSNEReducer(n_components=n_components, random_state=random_state, **params)
 

@@ -62,11 +62,11 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Sizes of the hidden layers; empty for a linear encoder, e.g. ``(512,)`` for an MLP.
     activation : {"relu", "gelu", "tanh", "silu"}, default="gelu"
         Activation after each hidden layer (unused by the linear encoder).
-    max_epochs : int, default=100
+    max_epochs : int, default=50
         Most passes over the training set.
     batch_size : int, default=1024
         Vectors per mini-batch; the loss of a batch covers its ``b * (b - 1)`` pairs.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=5e-3
         Peak learning rate of Adam(W); it warms up over the first epoch and then follows a
         cosine decay to zero at ``max_epochs``.
     weight_decay : float, default=0.0
@@ -77,7 +77,7 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Stop when the validation loss has not improved for ``n_iter_no_change`` epochs, and
         keep the best weights. If False, or if there are too few vectors to hold some out,
         all vectors train and the final weights are kept.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=8
         Epochs without improvement before stopping.
     tol : float, default=1e-4
         Relative improvement of the validation loss that counts as improvement.
@@ -157,13 +157,13 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         *,
         hidden_layers: tuple[int, ...] = (),
         activation: str = "gelu",
-        max_epochs: int = 100,
+        max_epochs: int = 50,
         batch_size: int = 1024,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 5e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         early_stopping: bool = True,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int = 8,
         tol: float = 1e-4,
         init: str = "svd",
         device: str = "auto",
