@@ -65,7 +65,7 @@ def test_four_sentences_map_with_every_method(open_page, tiny_map: Path) -> None
     assert "n_neighbors 3 instead of 15" in notes
     heatmap = visit.plot("heatmap")
     assert heatmap["traces"][0]["type"] == "heatmap"
-    ticks = visit.page.locator("#heatmap .ytick text").all_inner_texts()
+    ticks = visit.page.locator("#heatmap .ytick text").all_text_contents()
     assert ticks[0] == SENTENCES[0] and ticks[3].startswith("<img src=x")
 
 
@@ -91,7 +91,7 @@ def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:  # n
     hover_text(visit, "map-pca", 3)
     assert page.title() == "Map of 4 embeddings"
     assert page.locator("img").count() == 0
-    labels = page.locator("#map-pca .textpoint text").all_inner_texts()
+    labels = page.locator("#map-pca .textpoint text").all_text_contents()
     assert any(label.startswith("<img src=x onerror=") for label in labels), labels
     visit.screenshot("map-4-sentences-hostile-hover", full_page=False)
     visit.assert_clean()
@@ -223,3 +223,18 @@ def test_cli_map_from_vectors(tmp_path: Path) -> None:
     assert result.exit_code == 2
     result = CliRunner().invoke(app, [*args[:4], "--color-by", "topic"])
     assert result.exit_code == 1 and "no metadata column 'topic'" in result.output
+
+
+def test_cli_map_from_texts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+
+    texts = tmp_path / "sentences.txt"
+    texts.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(app, ["map", str(texts), "--methods", "pca", "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text("utf-8")
+    assert "That is a happy dog" in page and "vectors of 384 dimensions" in page
+    assert HOSTILE not in page

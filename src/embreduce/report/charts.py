@@ -378,7 +378,7 @@ def scatter_map_figure(
             common.update(
                 mode="markers+text",
                 text=[point_labels[i] for i in idx],
-                textposition="top center",
+                textposition="top center" if three_d else _inward(coords[idx, 0], coords[:, 0]),
                 textfont={"size": 11, "color": "#333"},
             )
         else:
@@ -422,12 +422,18 @@ def scatter_map_figure(
             margin={"l": 0, "r": 0, "t": 88, "b": 0},
         )
     else:
-        pad = 0.18 if point_labels is not None else 0.04
+        pad = 0.08 if point_labels is not None else 0.04
         fig.update_xaxes(title={"text": axis_titles[0]}, range=_padded(coords[:, 0], pad))
         fig.update_yaxes(title={"text": axis_titles[1]}, range=_padded(coords[:, 1], pad / 2))
         if len(groups) > 1:
             fig.update_layout(margin={"b": 104})
     return fig
+
+
+def _inward(x: NDArray[np.floating], all_x: NDArray[np.floating]) -> list[str]:
+    """Label positions that run towards the middle, so labels stay inside the plot."""
+    middle = (float(np.min(all_x)) + float(np.max(all_x))) / 2
+    return ["top right" if value < middle else "top left" for value in x]
 
 
 def _padded(values: NDArray[np.floating], pad: float) -> list[float]:

@@ -44,7 +44,7 @@ TRUST_K = 10
 """Neighbours used for each map's trustworthiness (fewer for tiny inputs)."""
 TRUST_MAX_ROWS = 5_000
 """Above this many points, trustworthiness is estimated from a seeded sample of rows."""
-LABEL_MAX_POINTS = {2: 30, 3: 12}
+LABEL_MAX_POINTS = {2: 12, 3: 8}
 """Up to this many points (per map dimension), texts are written beside the points;
 above, on hover only."""
 HEATMAP_MAX_POINTS = 50
@@ -392,7 +392,7 @@ def write_map(
     vectors : array-like of shape (n, d)
         The embeddings (at least 3).
     texts : sequence of str, optional
-        One label per vector, shown beside the points (up to 30 points, 12 in 3-D), on
+        One label per vector, shown beside the points (up to 12 points, 8 in 3-D), on
         hover, and in the similarity heatmap (up to 50 points). Default: row numbers.
     methods : sequence of str
         Reducers, one map each: ``pca``, ``tsne``, ``umap``, or any name of
