@@ -88,6 +88,13 @@ def test_linear_map_with_whitening(X):
     np.testing.assert_allclose(X @ W + b, pca.transform(X), atol=1e-5)
 
 
+def test_pca_keeps_its_other_kinds_of_n_components(X):
+    from embreduce.reducers import PCAReducer
+
+    assert PCAReducer(n_components=0.9).fit(X).n_components_ <= 12
+    assert PCAReducer(n_components="mle").fit(X).n_components_ <= 12
+
+
 def test_linear_map_is_none_for_the_mlp(X):
     assert linear_map(fitted("encoder-mlp", X)) is None
 

@@ -75,8 +75,10 @@ class _ChecksComponents:
 
     def _check_fit_input(self, X: Any) -> None:
         d = _n_features(X)
-        if d is not None and d > 0 and self.n_components is not None:
-            check_n_components(self.n_components, d, method=self._method)
+        k = self.n_components
+        # only whole numbers are dimensions; PCA's 0.95 or "mle" and "auto" are sklearn's
+        if d and isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            check_n_components(k, d, method=self._method)
 
     def fit(self, X: ArrayLike, y: Any = None) -> Any:
         self._check_fit_input(X)
