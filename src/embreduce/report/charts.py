@@ -187,9 +187,9 @@ def distribution_figure(
 
 
 CURVE_METRICS: tuple[tuple[str, str], ...] = (
-    ("mse", "MSE of cosine similarity (lower is better)"),
-    ("std", "std of the difference (lower is better)"),
-    ("recall_at_10", "recall@10 (higher is better)"),
+    ("mse", "MSE of cosine similarity<br>(lower is better)"),
+    ("std", "std of the difference<br>(lower is better)"),
+    ("recall_at_10", "recall@10<br>(higher is better)"),
 )
 
 
@@ -262,7 +262,7 @@ def metric_curves_figure(
         template=house_template(),
         title={"text": "Metrics by dimension", "subtitle": {"text": subtitle}, "x": 0.01},
         legend={"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
-        margin={"l": 56, "r": 24, "t": 110, "b": 60},
+        margin={"l": 56, "r": 24, "t": 128, "b": 60},
         hovermode="closest",
     )
     fig.update_annotations(font={"size": 13})
