@@ -230,6 +230,11 @@ def main() -> None:
                 f"after a {res['startup']:.1f} s cluster start, {wall:.2f} s in all; "
                 f"peak RSS of the process tree {tree_peak / 2**20:,.0f} MiB"
             )
+        after = bare_matmul(folder, model)
+        print(
+            f"bare numpy matmul again, after: {after:>12,.0f} rows/s (the ratios above use the "
+            f"first; a busy machine moves both)"
+        )
     finally:
         if args.workdir is None:
             shutil.rmtree(folder, ignore_errors=True)
