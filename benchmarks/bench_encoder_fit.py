@@ -47,11 +47,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def run_case(case: str, max_epochs: int | None) -> dict:
+def run_case(case: str, max_epochs: int | None, device: str = "cpu") -> dict:
     from embreduce import CosineSimilarityEncoder
     from embreduce.reducers import linear_map
 
-    params = {"random_state": 0, "device": "cpu"}
+    params = {"random_state": 0, "device": device}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
     if case == "minilm-128":
@@ -85,6 +85,7 @@ def run_case(case: str, max_epochs: int | None) -> dict:
     enc = CosineSimilarityEncoder(k, **params).fit(X)
     return {
         "case": case,
+        "device": enc.training_summary_["device"],
         "shape": list(X.shape),
         "n_components": k,
         "fit_s": round(time.perf_counter() - start, 1),
@@ -102,12 +103,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=CASES)
     parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help="where the encoder trains")
     args = parser.parse_args()
     if args.case:
-        print(json.dumps(run_case(args.case, args.max_epochs)), flush=True)
+        print(json.dumps(run_case(args.case, args.max_epochs, args.device)), flush=True)
         return
     for case in CASES:
-        cmd = [sys.executable, __file__, "--case", case]
+        cmd = [sys.executable, __file__, "--case", case, "--device", args.device]
         if args.max_epochs is not None:
             cmd += ["--max-epochs", str(args.max_epochs)]
         subprocess.run(cmd, check=True)

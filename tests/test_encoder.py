@@ -253,3 +253,11 @@ def test_cuda_without_a_gpu_is_a_clear_error(X):
         pytest.skip("a GPU is present")
     with pytest.raises(InputError, match="no CUDA GPU"):
         small(device="cuda").fit(X)
+
+
+def test_transform_in_row_blocks_gives_the_same_result(fitted, X, monkeypatch):
+    import embreduce.reducers.encoder as encoder_module
+
+    whole = fitted.transform(X)
+    monkeypatch.setattr(encoder_module, "_TRANSFORM_ROWS", 7)
+    np.testing.assert_array_equal(fitted.transform(X), whole)

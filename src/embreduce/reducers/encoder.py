@@ -32,6 +32,9 @@ from embreduce.reducers.baselines import check_n_components
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
 """Activations allowed between the hidden layers of the MLP encoder."""
 
+_TRANSFORM_ROWS = 16384
+"""Rows encoded at a time by ``transform``."""
+
 _NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0.0),
     "gelu": lambda z: 0.5 * z * (1.0 + erf(z / math.sqrt(2.0))),
@@ -251,6 +254,14 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self._forward(X)
 
     def _forward(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        out = np.empty((X.shape[0], int(self.n_components)), dtype=np.float32)
+        for start in range(0, X.shape[0], _TRANSFORM_ROWS):  # float64 copies stay small
+            out[start : start + _TRANSFORM_ROWS] = self._forward_block(
+                X[start : start + _TRANSFORM_ROWS]
+            )
+        return out
+
+    def _forward_block(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
         Z = np.asarray(X, dtype=np.float64)
         if self.hidden_layers:
             norms = np.linalg.norm(Z, axis=1, keepdims=True)
