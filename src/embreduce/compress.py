@@ -508,6 +508,10 @@ def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # release the open file in this thread, not at garbage collection
 
     thread = threading.Thread(target=work, name="embreduce-read", daemon=True)
     thread.start()
