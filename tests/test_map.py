@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pytest
-from browser import Visit, browser, open_page  # noqa: F401 - pytest fixtures
 from study_fixture import HOSTILE, clustered_vectors
 
 from embreduce.exceptions import InputError
 from embreduce.report import write_map
 from embreduce.report.maps import WEBGL_MIN_POINTS, map_params, nearest_neighbours
+
+if TYPE_CHECKING:
+    from browser import Visit
+
+pytest_plugins = ["browser"]  # the shared headless Chromium: one per session
 
 SENTENCES = [
     "That is a happy person",
@@ -51,7 +56,7 @@ def tiny_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return write_map(X, SENTENCES, output=tmp_path_factory.mktemp("map") / "map.html")
 
 
-def test_four_sentences_map_with_every_method(open_page, tiny_map: Path) -> None:  # noqa: F811
+def test_four_sentences_map_with_every_method(open_page, tiny_map: Path) -> None:
     visit = open_page(tiny_map)
     visit.screenshot("map-4-sentences")
     visit.assert_clean()
@@ -70,7 +75,7 @@ def test_four_sentences_map_with_every_method(open_page, tiny_map: Path) -> None
 
 
 def test_hover_lists_nearest_neighbours_in_the_original_space(
-    open_page,  # noqa: F811
+    open_page,
     tiny_map: Path,
 ) -> None:
     visit = open_page(tiny_map)
@@ -85,7 +90,7 @@ def test_hover_lists_nearest_neighbours_in_the_original_space(
     visit.screenshot("map-4-sentences-hover", full_page=False)
 
 
-def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:  # noqa: F811
+def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:
     visit = open_page(tiny_map)
     page = visit.page
     hover_text(visit, "map-pca", 3)
@@ -97,7 +102,7 @@ def test_hostile_label_is_shown_as_text(open_page, tiny_map: Path) -> None:  # n
     visit.assert_clean()
 
 
-def test_colour_by_metadata_column(open_page, tmp_path: Path) -> None:  # noqa: F811
+def test_colour_by_metadata_column(open_page, tmp_path: Path) -> None:
     n = 150
     X = clustered_vectors(n, 32, seed=1)
     group = np.array(["news", "sport", "arts"])[np.arange(n) % 3]
@@ -123,7 +128,7 @@ def test_colour_by_metadata_column(open_page, tmp_path: Path) -> None:  # noqa: 
     assert "sentence" in hover_text(visit, "map-pca", 0)
 
 
-def test_three_d_clusters(open_page, tmp_path: Path) -> None:  # noqa: F811
+def test_three_d_clusters(open_page, tmp_path: Path) -> None:
     X = clustered_vectors(60, 32, seed=2)
     out = write_map(X, methods=["pca", "umap"], dims=3, clusters=4, output=tmp_path / "m.html")
     visit = open_page(out)
@@ -141,7 +146,7 @@ def test_three_d_clusters(open_page, tmp_path: Path) -> None:  # noqa: F811
     assert scene == "PCA 1"
 
 
-def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) -> None:  # noqa: F811
+def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) -> None:
     n = WEBGL_MIN_POINTS + 500
     X = clustered_vectors(n, 32, seed=4)
     out = write_map(X, [f"item {i}" for i in range(n)], methods=["pca"], output=tmp_path / "m.html")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from browser import Visit, browser, open_page  # noqa: F401 - pytest fixtures
 from study_fixture import HOSTILE, write_study_dir
 
 from embreduce.exceptions import InputError
@@ -15,6 +15,11 @@ from embreduce.report import read_study, write_report
 from embreduce.report.page import plotly_js
 from embreduce.report.static import write_images
 from embreduce.report.study_report import curves_figure
+
+if TYPE_CHECKING:
+    from browser import Visit
+
+pytest_plugins = ["browser"]  # the shared headless Chromium: one per session
 
 REASON = f"lowest MSE {HOSTILE} </script><script>document.title='pwned'</script>"
 
@@ -40,7 +45,7 @@ def test_report_is_one_self_contained_file(report: Path, study_dir: Path) -> Non
     assert not list(study_dir.glob(".report*")), "no temporary file left behind"
 
 
-def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:  # noqa: F811
+def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
     visit: Visit = open_page(report)
     visit.screenshot("report")
     visit.assert_clean()
@@ -65,7 +70,7 @@ def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
     assert rows.count() == len(study.rows)
 
 
-def test_control_switches_the_charts(open_page, report: Path) -> None:  # noqa: F811
+def test_control_switches_the_charts(open_page, report: Path) -> None:
     visit = open_page(report)
     page = visit.page
     assert page.locator("#method-select option").all_text_contents() == [
@@ -94,7 +99,7 @@ def test_control_switches_the_charts(open_page, report: Path) -> None:  # noqa: 
     visit.assert_clean()
 
 
-def test_hostile_labels_show_as_text(open_page, report: Path) -> None:  # noqa: F811
+def test_hostile_labels_show_as_text(open_page, report: Path) -> None:
     visit = open_page(report)
     assert visit.page.title().startswith("embreduce study")
     reason = visit.page.locator("#recommendation .reason").inner_text()
@@ -106,7 +111,7 @@ def test_hostile_labels_show_as_text(open_page, report: Path) -> None:  # noqa: 
     visit.assert_clean()
 
 
-def test_results_table_sorts(open_page, report: Path) -> None:  # noqa: F811
+def test_results_table_sorts(open_page, report: Path) -> None:
     visit = open_page(report)
     page = visit.page
     page.locator("table.results th button", has_text="MSE").click()
