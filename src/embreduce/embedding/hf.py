@@ -7,7 +7,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from embreduce.embedding.models import load_failure_message, resolve_model
+from embreduce.embedding.models import (
+    load_failure_message,
+    quiet_transformers,
+    resolve_model,
+)
 from embreduce.exceptions import InputError, ModelNotFoundError
 from embreduce.progress import progress_bar
 
@@ -19,6 +23,7 @@ def load_hf_model(name: str | None, *, device: str, dtype: Any = None) -> tuple[
     from transformers import AutoModel, AutoTokenizer
 
     target, display = resolve_model(name)
+    quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(target)
         kwargs = {"dtype": dtype} if dtype is not None else {}

@@ -60,6 +60,14 @@ def load_failure_message(target: str, name: str, exc: BaseException) -> str:
     )
 
 
+def quiet_transformers() -> None:
+    """Silence transformers' load reports and progress bars; our own bars are drawn with Rich."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def resolve_device(device: str) -> str:
     """Turn ``auto`` into ``cuda`` when a GPU is there, else ``cpu``; check the others."""
     import torch

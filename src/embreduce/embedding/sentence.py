@@ -7,7 +7,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from embreduce.embedding.models import load_failure_message, resolve_model
+from embreduce.embedding.models import (
+    load_failure_message,
+    quiet_transformers,
+    resolve_model,
+)
 from embreduce.exceptions import ModelNotFoundError
 from embreduce.progress import progress_bar
 
@@ -17,6 +21,7 @@ def load_sentence_model(name: str | None, *, device: str, dtype: Any = None) -> 
     from sentence_transformers import SentenceTransformer
 
     target, display = resolve_model(name)
+    quiet_transformers()
     kwargs: dict[str, Any] = {"device": device}
     if dtype is not None:
         kwargs["model_kwargs"] = {"torch_dtype": dtype}
