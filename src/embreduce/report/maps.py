@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from embreduce import __version__
 from embreduce.exceptions import InputError
 from embreduce.report.charts import scatter_map_figure, similarity_heatmap_figure
 from embreduce.report.page import (
     escape_label,
     figure_json,
     notes_section,
-    page_script,
     render_page,
-    script_json,
     write_page,
 )
 from embreduce.report.study_report import method_name
@@ -449,20 +445,16 @@ def write_map(
         subtitle.append(f"colour: {color_by}")
     elif clusters is not None:
         subtitle.append(f"colour: {len(colour.groups)} k-means clusters")
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    heatmap = (
+        '<section class="card" id="similarity"><h2>Cosine similarity</h2>'
+        '<div class="chart heatmap" id="heatmap"></div></section>'
+    )
     text = render_page(
         "map.html",
-        {
-            "title": escape_label(page_title),
-            "subtitle": escape_label(" · ".join(subtitle)),
-            "notes": notes_section(notes),
-            "heatmap": '<section class="card" id="similarity"><h2>Cosine similarity</h2>'
-            '<div class="chart heatmap" id="heatmap"></div></section>'
-            if data["heatmap"]
-            else "",
-            "footer": escape_label(f"Written by embreduce {__version__} on {now}."),
-            "data": script_json(data),
-            "script": page_script("map.js"),
-        },
+        title=escape_label(page_title),
+        subtitle=escape_label(" · ".join(subtitle)),
+        data=data,
+        script="map.js",
+        slots={"notes": notes_section(notes), "heatmap": heatmap if data["heatmap"] else ""},
     )
     return write_page(output, text)

@@ -11,11 +11,13 @@ import html
 import json
 import os
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from embreduce import __version__
 from embreduce.io import atomic_write
 
 _SLOT = re.compile(r"\{\{ (\w+) \}\}")
@@ -85,18 +87,50 @@ def _asset(name: str) -> str:
     return resources.files("embreduce.report").joinpath("templates", name).read_text("utf-8")
 
 
-def render_page(template: str, slots: dict[str, str]) -> str:
-    """Fill ``{{ name }}`` slots of a packaged template in one pass.
+def _fill(template: str, values: dict[str, str]) -> str:
+    # One pass: inserted values are never scanned for slots again.
+    return _SLOT.sub(lambda match: values[match.group(1)], template)
 
-    The shared stylesheet and plotly.js fill ``{{ style }}`` and ``{{ plotly_js }}``;
-    values are inserted as given (escape them first) and are never scanned again.
+
+def render_page(
+    body: str,
+    *,
+    title: str,
+    subtitle: str,
+    data: Any,
+    script: str,
+    slots: dict[str, str] | None = None,
+) -> str:
+    """A whole page: the shared frame (``page.html``) around a packaged body template.
+
+    Parameters
+    ----------
+    body : str
+        Template of the page's ``<main>`` (``report.html``, ``map.html``), whose
+        ``{{ name }}`` slots are filled from ``slots``.
+    title, subtitle : str
+        Escaped text for the header.
+    data : object
+        The page script's data, embedded as JSON (see :func:`script_json`) and read by
+        the script from ``#page-data``.
+    script : str
+        Name of the packaged page script (``report.js``, ``map.js``).
+    slots : dict of str, optional
+        Escaped HTML for the body's slots.
     """
-    values = {"style": _asset("page.css"), "plotly_js": plotly_js(), **slots}
-
-    def fill(match: re.Match[str]) -> str:
-        return values[match.group(1)]
-
-    return _SLOT.sub(fill, _asset(template))
+    main = _fill(_asset(body), slots or {})
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    frame = {
+        "title": title,
+        "subtitle": subtitle,
+        "footer": escape_label(f"Written by embreduce {__version__} on {now}."),
+        "main": main,
+        "style": _asset("page.css"),
+        "plotly_js": plotly_js(),
+        "data": script_json(data),
+        "script": _asset(script),
+    }
+    return _fill(_asset("page.html"), frame)
 
 
 def notes_section(notes: list[str]) -> str:
@@ -105,11 +139,6 @@ def notes_section(notes: list[str]) -> str:
         return ""
     items = "".join(f"<li>{escape_label(note)}</li>" for note in dict.fromkeys(notes))
     return f'<section class="card notes" id="notes"><h2>Notes</h2><ul>{items}</ul></section>'
-
-
-def page_script(name: str) -> str:
-    """The text of a packaged page script (``report.js``, ``map.js``)."""
-    return _asset(name)
 
 
 def write_page(path: str | os.PathLike[str], text: str) -> Path:

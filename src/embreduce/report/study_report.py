@@ -10,11 +10,9 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from embreduce import __version__
 from embreduce.exceptions import InputError
 from embreduce.report.charts import (
     CHART_KINDS,
@@ -27,9 +25,7 @@ from embreduce.report.page import (
     escape_label,
     figure_json,
     notes_section,
-    page_script,
     render_page,
-    script_json,
     write_page,
 )
 
@@ -421,19 +417,17 @@ def render_report(study: Study) -> str:
         )
         if x
     )
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return render_page(
         "report.html",
-        {
-            "title": escape_label(f"embreduce study: {study.folder.resolve().name}"),
-            "subtitle": escape_label(subtitle or str(study.folder)),
+        title=escape_label(f"embreduce study: {study.folder.resolve().name}"),
+        subtitle=escape_label(subtitle or str(study.folder)),
+        data=report_data(study),
+        script="report.js",
+        slots={
             "recommendation": _recommendation_html(study),
             "notes": notes_section(study.meta.get("notes") or []),
             "table": _results_table(study),
             "metadata": _metadata_html(study),
-            "footer": escape_label(f"Written by embreduce {__version__} on {now}."),
-            "data": script_json(report_data(study)),
-            "script": page_script("report.js"),
         },
     )
 

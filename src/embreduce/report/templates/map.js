@@ -2,7 +2,7 @@
 // in the page data and shared by every map's hover text.
 (function () {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("map-data").textContent);
+  const DATA = JSON.parse(document.getElementById("page-data").textContent);
   const CONFIG = { responsive: true, displaylogo: false };
   const labels = DATA.labels; // already HTML-escaped by the writer
 

@@ -3,7 +3,7 @@
 // JSON block in the page; nothing is fetched.
 (function () {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("report-data").textContent);
+  const DATA = JSON.parse(document.getElementById("page-data").textContent);
   const CONFIG = { responsive: true, displaylogo: false };
   const KINDS = ["base", "diff", "both"];
   const byKey = new Map(DATA.candidates.map((c) => [c.key, c]));
