@@ -462,6 +462,7 @@ def similarity_heatmap_figure(
         [f"{labels[i]}<br>{labels[j]}<br>cosine {S[i, j]:.3f}" for j in range(n)] for i in range(n)
     ]
     ticks = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": list(short_labels)}
+    cell = 60 if n <= 8 else 36 if n <= 20 else 18
     fig = go.Figure(
         go.Heatmap(
             z=np.round(S, 4),
@@ -492,7 +493,9 @@ def similarity_heatmap_figure(
         },
         xaxis_constrain="domain",
         margin={"l": 40, "r": 24, "t": 60, "b": 40},
-        height=int(min(1100, 220 + n * (60 if n <= 8 else 36 if n <= 20 else 18))),
+        # Sized to the cells, so the colour bar sits beside the matrix, not across the page.
+        height=220 + n * cell,
+        width=min(1240, 420 + n * cell),
         font={"size": 12 if n <= 20 else 10},
     )
     return fig
