@@ -221,7 +221,7 @@ def test_tsne_says_what_barnes_hut_allows(X):
 @pytest.mark.slow
 def test_umap_fits_transforms_and_cannot_be_saved(X, tmp_path):
     umap = make_reducer("umap", 2, n_neighbors=5)
-    umap.fit(X)
+    assert umap.fit_transform(X).shape == (len(X), 2)
     assert umap.transform(X[:7]).shape == (7, 2)
     with pytest.raises(InputError, match="cannot be saved.*pickle"):
         save_reducer(umap, tmp_path / "u")

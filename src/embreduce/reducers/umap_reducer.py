@@ -27,10 +27,12 @@ class UMAPReducer(_ChecksComponents, umap.UMAP):
 
     _method = "umap"
 
-    def fit(self, X: ArrayLike, y: Any = None, **kwargs: Any) -> UMAPReducer:
+    # umap-learn's fit_transform calls ``self.fit(X, y, ensure_all_finite, **kwargs)``,
+    # with the third argument by position: pass any such arguments on.
+    def fit(self, X: ArrayLike, y: Any = None, *args: Any, **kwargs: Any) -> UMAPReducer:
         self._check_fit_input(X)
-        return umap.UMAP.fit(self, X, y, **kwargs)
+        return umap.UMAP.fit(self, X, y, *args, **kwargs)
 
-    def fit_transform(self, X: ArrayLike, y: Any = None, **kwargs: Any) -> Any:
+    def fit_transform(self, X: ArrayLike, y: Any = None, *args: Any, **kwargs: Any) -> Any:
         self._check_fit_input(X)
-        return umap.UMAP.fit_transform(self, X, y, **kwargs)
+        return umap.UMAP.fit_transform(self, X, y, *args, **kwargs)
