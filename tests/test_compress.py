@@ -164,6 +164,10 @@ def test_bad_output_suffix_and_overwriting_the_input(tmp_path, vectors, reducers
     np.save(tmp_path / "in.npy", vectors)
     with pytest.raises(InputError, match="use one of"):
         compress(tmp_path / "in.npy", reducers["pca"][1], tmp_path / "out.csv")
+    with pytest.raises(InputError, match="is a folder; use --engine dask"):
+        compress(tmp_path, reducers["pca"][1], tmp_path / "out.npy")
+    with pytest.raises(InputError, match="no such file"):
+        compress(tmp_path / "missing.npy", reducers["pca"][1], tmp_path / "out.npy")
     with pytest.raises(InputError, match="overwrite the input"):
         compress(tmp_path / "in.npy", reducers["pca"][1], tmp_path / "in.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "in.npy"), vectors)

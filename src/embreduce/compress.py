@@ -279,6 +279,8 @@ def open_source(path: str | os.PathLike[str], *, vector_column: str | None = Non
     ``.parquet``, ``.npy`` and ``.npz`` stream; ``.csv``/``.tsv`` are read whole.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; use --engine dask for a Parquet dataset folder")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
