@@ -204,7 +204,7 @@ def test_supports_transform():
 
 
 def test_tsne_has_no_transform_and_cannot_be_saved(X, tmp_path):
-    tsne = make_reducer("tsne", 2, perplexity=5)
+    tsne = make_reducer("tsne", 2, perplexity=5, max_iter=250)
     Z = tsne.fit_transform(X[:40])
     assert Z.shape == (40, 2)
     with pytest.raises(NoTransformError, match="t-SNE has no transform for new points"):
