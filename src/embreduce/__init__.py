@@ -22,6 +22,15 @@ _LAZY = {
     "load_vectors": "embreduce.io",
     "save_vectors": "embreduce.io",
     "CosineSimilarityEncoder": "embreduce.reducers.encoder",
+    "make_reducer": "embreduce.reducers",
+    "load_reducer": "embreduce.reducers",
+    "save_reducer": "embreduce.reducers",
+    "run_study": "embreduce.study",
+    "similarity_metrics": "embreduce.metrics",
+    "write_report": "embreduce.report",
+    "write_map": "embreduce.report",
+    "Compressor": "embreduce.compress",
+    "export_model": "embreduce.export",
 }
 
 __all__ = ["__version__", *_LAZY]
