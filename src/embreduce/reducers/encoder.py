@@ -86,8 +86,8 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Relative improvement of the validation loss that counts as improvement.
     init : {"svd", "random"}, default="svd"
         ``"svd"`` starts the linear encoder (or the MLP's last layer, on the hidden
-        activations) from the uncentred SVD projection of the training vectors, so training
-        starts from that baseline; ``"random"`` draws uniform weights like torch's default.
+        activations) from the uncentred SVD projection of the L2-normalised training
+        vectors, so training starts from that baseline; ``"random"`` draws uniform weights like torch's default.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where training runs; ``"auto"`` takes a GPU when torch sees one. ``transform``
         always runs in numpy on the CPU.
