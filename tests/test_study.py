@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -172,3 +173,48 @@ def test_zero_vectors_are_refused(tmp_path):
 def test_load_study_explains_a_wrong_folder(tmp_path):
     with pytest.raises(InputError, match="not a study folder"):
         load_study(tmp_path)
+
+
+def test_report_is_written_from_a_real_study(small_study):
+    from embreduce.report import write_report
+
+    out, result = small_study
+    page = write_report(out).read_text(encoding="utf-8")
+    assert "plotly" in page.lower()
+    assert not re.search(r"<script[^>]+src=[\"']https?:", page)  # plotly.js is inline
+    assert result.recommendation["reason"].split(":")[0] in page
+
+
+def test_study_cli_on_vectors(tmp_path):
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.io import save_vectors
+
+    save_vectors(tmp_path / "v.npy", low_rank_vectors())
+    out = tmp_path / "study"
+    args = ["study", str(tmp_path / "v.npy"), "--methods", "svd,truncate", "--dims", "4,8,500"]
+    result = CliRunner().invoke(app, [*args, "-o", str(out), "--quiet", "--no-limit"])
+    assert result.exit_code == 0, result.output
+    assert "Recommendation:" in result.output
+    assert "dim 500 skipped" in result.output
+    assert (out / "report.html").is_file()
+    assert sorted(p.name for p in (out / "models").iterdir()) == [
+        "svd-4",
+        "svd-8",
+        "truncate-4",
+        "truncate-8",
+    ]
+
+
+def test_study_cli_bad_method_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.io import save_vectors
+
+    save_vectors(tmp_path / "v.npy", low_rank_vectors())
+    args = ["study", str(tmp_path / "v.npy"), "--methods", "pca,lda", "-o", str(tmp_path / "s")]
+    result = CliRunner().invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 1
+    assert "unknown method(s) lda" in result.output
