@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from embreduce.devices import resolve_device
 from embreduce.embedding.corpora import top_words
-from embreduce.embedding.models import DEFAULT_MODEL, resolve_device, resolve_dtype, resolve_model
+from embreduce.embedding.models import DEFAULT_MODEL, resolve_dtype, resolve_model
 from embreduce.exceptions import InputError
 from embreduce.io import EmbeddingSet, TextItems
 

@@ -68,19 +68,6 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def resolve_device(device: str) -> str:
-    """Turn ``auto`` into ``cuda`` when a GPU is there, else ``cpu``; check the others."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for, but no CUDA GPU is available")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise InputError(f"unknown device '{device}': use auto, cpu or cuda")
-    return device
-
-
 def resolve_dtype(dtype: str | None):  # noqa: ANN201 - returns a torch.dtype or None
     """Map a dtype name to a ``torch.dtype`` (None keeps the model's own)."""
     import torch

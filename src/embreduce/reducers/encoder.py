@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
 from embreduce.reducers.baselines import check_n_components
@@ -87,7 +88,8 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     init : {"svd", "random"}, default="svd"
         ``"svd"`` starts the linear encoder (or the MLP's last layer, on the hidden
         activations) from the uncentred SVD projection of the L2-normalised training
-        vectors, so training starts from that baseline; ``"random"`` draws uniform weights like torch's default.
+        vectors, so training starts from that baseline; ``"random"`` draws uniform
+        weights like torch's default.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where training runs; ``"auto"`` takes a GPU when torch sees one. ``transform``
         always runs in numpy on the CPU.
@@ -411,16 +413,6 @@ def check_array_shapes(
 # ---------------------------------------------------------------------- training (torch)
 
 
-def _resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device='cuda' was asked for, but torch sees no CUDA GPU")
-    return device
-
-
 def _split(n: int, est: CosineSimilarityEncoder, gen: Any) -> tuple[Any, Any]:
     """Shuffle 0..n-1 and hold out a validation part if there is room for one."""
     import torch
@@ -499,7 +491,7 @@ def _svd_projection(H: Any, k: int) -> Any:
 def _train(est: CosineSimilarityEncoder, unit: NDArray[np.float32], seed: int) -> dict:
     import torch
 
-    device = _resolve_device(est.device)
+    device = resolve_device(est.device)
     gen = torch.Generator().manual_seed(seed)
     data = torch.from_numpy(unit).to(device)
     train_idx, val_idx = _split(len(unit), est, gen)
