@@ -218,3 +218,26 @@ def test_study_cli_bad_method_is_one_line(tmp_path):
     result = CliRunner().invoke(app, [*args, "--quiet"])
     assert result.exit_code == 1
     assert "unknown method(s) lda" in result.output
+
+
+def test_limit_on_a_large_eval_set_is_measured_on_its_sample(tmp_path, monkeypatch):
+    import embreduce.metrics.limit as limit_module
+    from embreduce import metrics
+
+    real = metrics.similarity_limit
+
+    def small_sample(X, n_components, **kwargs):
+        return real(X, n_components, **{**kwargs, "max_n": 25})
+
+    monkeypatch.setattr(metrics, "similarity_limit", small_sample)
+    monkeypatch.setattr(limit_module, "similarity_limit", small_sample)
+    result = run_study(
+        EmbeddingSet(low_rank_vectors()),
+        tmp_path,
+        methods=["svd"],
+        dims=[4],
+        holdout=0.5,
+        show_progress=False,
+    )
+    limit = next(r for r in result.rows if r["method"] == "limit")
+    assert limit["n_pairs"] == 25 * 24 // 2
