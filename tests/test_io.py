@@ -236,3 +236,15 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+def test_parquet_vectors_are_not_dictionary_encoded(tmp_path, sample):
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(save_vectors(tmp_path / "v.parquet", sample)).metadata.row_group(0)
+    encodings = {
+        meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)
+    }
+    vector_path = next(p for p in encodings if p.startswith("embedding"))
+    assert not any("DICTIONARY" in e for e in encodings[vector_path])
+    assert any("DICTIONARY" in e for e in encodings["group"])

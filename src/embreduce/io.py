@@ -254,7 +254,9 @@ def _save_parquet(tmp: Path, data: EmbeddingSet) -> None:
     table = pa.table(columns)
     meta = {_INFO_KEY: json.dumps(data.info, default=_json_default).encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-    pq.write_table(table, tmp)
+    # Dictionary pages only help repeated labels; on float vectors they cost time and space.
+    labels = [name for name in table.column_names if name != VECTOR_COLUMN]
+    pq.write_table(table, tmp, use_dictionary=labels or False)
 
 
 def vectors_to_arrow(vectors: NDArray[np.floating]) -> Any:
