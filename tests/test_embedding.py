@@ -134,3 +134,22 @@ def test_top_words_are_the_reference_workload():
     words = top_words(512)
     assert len(words) == len(set(words)) == 512
     assert words[:3] == ["the", "to", "and"]
+
+
+def test_text_items_from_words_or_a_file(tmp_path):
+    from embreduce.embedding import text_items
+
+    words = text_items(words=3)
+    assert words.texts == ["the", "to", "and"]
+    assert words.source == "wordfreq:en:top-3"
+    (tmp_path / "t.txt").write_text("a\n\nb\n")
+    assert text_items(tmp_path / "t.txt").texts == ["a", "b"]
+    with pytest.raises(InputError, match="not both"):
+        text_items(tmp_path / "t.txt", words=3)
+    with pytest.raises(InputError, match="not both"):
+        text_items()
+
+
+def test_embed_items_records_the_source(minilm):
+    data = embed_items(TextItems(SENTENCES[:2], source="s.txt"), minilm)
+    assert data.info["source"] == "s.txt"

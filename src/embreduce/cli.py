@@ -116,17 +116,6 @@ def _embedder(model, backend, device, dtype, pooling, layer):  # noqa: ANN001, A
     return Embedder(model, backend, device, dtype, pooling, layer)
 
 
-def _items(input_path: Path | None, words: int | None, text_column: str | None):  # noqa: ANN202
-    from embreduce.embedding import top_words
-    from embreduce.io import TextItems, read_items
-
-    if (input_path is None) == (words is None):
-        raise typer.BadParameter("give either an INPUT file or --words N, not both")
-    if words is not None:
-        return TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
-    return read_items(input_path, text_column=text_column)
-
-
 def _print_distribution(title: str, dist: dict[str, Any]) -> None:
     table = Table(title=title, show_header=True, header_style="bold")
     for key in ("n", "n_pairs", "mean", "std", "q01", "q05", "q50", "q95", "q99"):
@@ -179,7 +168,7 @@ def embed(
       embreduce embed code.csv --text-column snippet --backend hf
       --model deepseek-ai/deepseek-coder-1.3b-base -o code.parquet
     """
-    from embreduce.embedding import embed_items
+    from embreduce.embedding import embed_items, text_items
     from embreduce.io import VECTOR_SUFFIXES, save_vectors
     from embreduce.metrics import base_distribution
 
@@ -188,12 +177,13 @@ def embed(
             f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
             param_hint="--output",
         )
-    items = _items(input_path, words, text_column)
+    if (input_path is None) == (words is None):
+        raise typer.BadParameter("give either an INPUT file or --words N, not both")
+    items = text_items(input_path, words=words, text_column=text_column)
     embedder = _embedder(model, backend, device, dtype, pooling, layer)
     data = embed_items(
         items, embedder, batch_size=batch_size, normalize=normalize, show_progress=not quiet
     )
-    data.info["source"] = items.source
     save_vectors(output, data)
     console.print(
         f"Embedded [bold]{len(data):,}[/] texts with {data.info['model']} "

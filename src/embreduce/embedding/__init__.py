@@ -30,6 +30,7 @@ __all__ = [
     "embed",
     "embed_items",
     "load_or_embed",
+    "text_items",
     "top_words",
 ]
 
@@ -200,7 +201,25 @@ def embed_items(
     info = {**embedder.info, "seconds": round(time.perf_counter() - start, 3)}
     if encode_kwargs.get("normalize"):
         info["normalized"] = True
+    if items.source:
+        info["source"] = items.source
     return EmbeddingSet(vectors, list(items.texts), items.metadata, info)
+
+
+def text_items(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    words: int | None = None,
+    text_column: str | None = None,
+) -> TextItems:
+    """Texts to embed: read from ``path``, or the ``words`` most frequent English words."""
+    from embreduce.io import read_items
+
+    if (path is None) == (words is None):
+        raise InputError("give either an input file or a number of top words, not both")
+    if words is not None:
+        return TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
+    return read_items(path, text_column=text_column)
 
 
 def load_or_embed(
@@ -223,16 +242,11 @@ def load_or_embed(
     (EmbeddingSet, TextItems or None)
         The vectors, and the texts they came from when they were embedded here.
     """
-    from embreduce.io import holds_vectors, load_vectors, read_items
+    from embreduce.io import holds_vectors, load_vectors
 
-    if (path is None) == (words is None):
-        raise InputError("give either an input file or a number of top words, not both")
-    if path is not None and holds_vectors(path, text_column=text_column):
+    if path is not None and words is None and holds_vectors(path, text_column=text_column):
         return load_vectors(path, text_column=text_column), None
-    if words is not None:
-        items = TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
-    else:
-        items = read_items(path, text_column=text_column)
+    items = text_items(path, words=words, text_column=text_column)
     if embedder is None:
         embedder = Embedder()
     elif not isinstance(embedder, Embedder):
@@ -240,5 +254,4 @@ def load_or_embed(
     data = embed_items(
         items, embedder, batch_size=batch_size, normalize=normalize, show_progress=show_progress
     )
-    data.info["source"] = items.source
     return data, items
