@@ -6,6 +6,9 @@ held-out sets: the top 512 words and the words ranked 513 to 2,560. For each met
 mean and std of ``cos_original - cos_reduced`` over all held-out pairs, their MSE, and kNN
 recall@10 (:func:`embreduce.metrics.similarity_metrics`), plus the fit time.
 
+The encoders weigh each training word by its wordfreq frequency (``sample_weight``; pass
+``--weights none`` for equal weights); the baselines take no weights.
+
 Targets for the encoder: held-out MSE <= 0.5 x the best of pca/svd/random/truncate, and
 recall@10 >= the best of them, at every k.
 
@@ -51,15 +54,32 @@ def word_vectors() -> np.ndarray:
     return vectors
 
 
-def run(ks: list[int], methods: list[str], params: dict) -> list[dict]:
-    """Fit every method at every k on the training words; measure both held-out sets."""
+def word_frequencies() -> np.ndarray:
+    """wordfreq's frequency of each of the top 20,480 words, in rank order."""
+    from wordfreq import word_frequency
+
+    from embreduce.embedding.corpora import top_words
+
+    return np.array([word_frequency(w, "en") for w in top_words(N_WORDS)])
+
+
+def run(ks: list[int], methods: list[str], params: dict, weights: str) -> list[dict]:
+    """Fit every method at every k on the training words; measure both held-out sets.
+
+    With ``weights="frequency"`` the encoders weigh each training word by its corpus
+    frequency (``sample_weight``); the baselines take no weights.
+    """
     X = word_vectors()
+    sample_weight = word_frequencies()[TRAIN] if weights == "frequency" else None
     rows = []
     for k in ks:
         for method in methods:
-            extra = params if method.startswith("encoder") else {}
+            encoder = method.startswith("encoder")
+            extra = params if encoder else {}
+            fit_params = {"sample_weight": sample_weight} if encoder else {}
             start = time.perf_counter()
-            reducer = make_reducer(method, k, random_state=0, **extra).fit(X[TRAIN])
+            reducer = make_reducer(method, k, random_state=0, **extra)
+            reducer.fit(X[TRAIN], **fit_params)
             fit_s = time.perf_counter() - start
             for name, part in HELD_OUT.items():
                 m = similarity_metrics(X[part], reducer.transform(X[part]), k=10)
@@ -74,6 +94,7 @@ def run(ks: list[int], methods: list[str], params: dict) -> list[dict]:
                         "recall_at_10": m["recall_at_10"],
                         "fit_s": round(fit_s, 2),
                         "epochs": getattr(reducer, "n_iter_", None),
+                        "weights": weights if encoder else "none",
                     }
                 )
                 print(json.dumps(rows[-1]), flush=True)
@@ -137,9 +158,15 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--methods", nargs="+", default=[*BASELINES, "encoder"])
     parser.add_argument("--params", default="{}", help="JSON parameters for the encoders")
+    parser.add_argument(
+        "--weights",
+        choices=["frequency", "none"],
+        default="frequency",
+        help="sample_weight of the encoders' training words (default: wordfreq frequency)",
+    )
     parser.add_argument("--out", default="out/bench_quality.json")
     args = parser.parse_args()
-    rows = run(args.k, args.methods, json.loads(args.params))
+    rows = run(args.k, args.methods, json.loads(args.params), args.weights)
     result = {"rows": rows, "verdicts": verdicts(rows)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -203,6 +203,41 @@ def test_bad_parameters_name_themselves(params, message, X):
         small(**params).fit(X)
 
 
+def test_sample_weight_fits_the_heavy_rows_first():
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.normal(size=(32, 8)))[0].T  # two orthogonal 4-dim subspaces
+    heavy = rng.normal(size=(300, 4)) @ basis[:4] + 0.5 * basis[:4].sum(0)
+    light = rng.normal(size=(300, 4)) @ basis[4:] + 0.5 * basis[4:].sum(0)
+    X = np.vstack([heavy, light])
+    weights = np.r_[np.full(300, 20.0), np.ones(300)]
+    params = {"max_epochs": 40, "batch_size": 128, "learning_rate": 1e-2, "random_state": 0}
+    plain = CosineSimilarityEncoder(4, **params).fit(X)
+    weighted = CosineSimilarityEncoder(4, **params).fit(X, sample_weight=weights)
+    assert weighted.training_summary_["sample_weight"] is True
+    heavy_plain = cosine_mse(heavy, plain.transform(heavy))
+    heavy_weighted = cosine_mse(heavy, weighted.transform(heavy))
+    assert heavy_weighted < 0.5 * heavy_plain
+
+
+def test_equal_sample_weights_are_the_same_as_none(X):
+    a = small().fit(X).transform(X)
+    b = small().fit(X, sample_weight=np.full(len(X), 3.0)).transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (lambda n: -np.ones(n), "[Nn]egative"),
+        (lambda n: np.ones(n - 1), "shape|length|inconsistent"),
+        (lambda n: np.eye(1, n)[0], "at least 2 vectors need a positive weight"),
+    ],
+)
+def test_bad_sample_weight_is_a_clear_value_error(weights, message, X):
+    with pytest.raises(ValueError, match=message):
+        small().fit(X, sample_weight=weights(len(X)))
+
+
 def test_transform_checks_its_input(fitted, X):
     with pytest.raises(ValueError, match="X has 5 features"):
         fitted.transform(X[:, :5])

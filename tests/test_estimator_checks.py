@@ -31,7 +31,13 @@ def expected_failures(estimator) -> dict[str, str]:
             "check_estimators_dtypes": (
                 "its integer data (3 * uniform, cast to int) holds an all-zero row; a zero "
                 "vector has no cosine similarity, so the encoder refuses it with InputError"
-            )
+            ),
+            "check_sample_weight_equivalence_on_dense_data": (
+                "weights are compared with repeated rows; for a mini-batch learner repeating "
+                "rows changes the number of batches, the shuffled batch order and the "
+                "validation split, so the two fits see different batches (test_encoder.py "
+                "checks what weights do)"
+            ),
         }
     return {}
 

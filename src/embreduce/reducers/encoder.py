@@ -23,7 +23,7 @@ from scipy.special import erf
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
@@ -193,7 +193,9 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, X: ArrayLike, y: Any = None) -> CosineSimilarityEncoder:
+    def fit(
+        self, X: ArrayLike, y: Any = None, sample_weight: ArrayLike | None = None
+    ) -> CosineSimilarityEncoder:
         """Train the encoder on the vectors ``X``.
 
         Parameters
@@ -201,6 +203,13 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X : array-like of shape (n_samples, n_features)
             Training vectors; at least 2, none all-zero (its cosine is undefined).
         y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each vector. The pair ``(i, j)`` counts
+            ``sample_weight[i] * sample_weight[j]`` in the training and validation losses,
+            as if vector ``i`` appeared ``sample_weight[i]`` times, and the SVD start is
+            weighted the same way. Use it when the rows are a vocabulary and the vectors
+            will be used on running text: weighting words by their corpus frequency fits
+            the pairs that occur most. ``None`` (or equal weights) weighs every pair alike.
 
         Returns
         -------
@@ -218,10 +227,11 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 f"{self._method_name}: row {row} is all zeros, so its cosine similarity is "
                 f"undefined ({int((norms == 0).sum())} zero row(s) in all)"
             )
+        weights = _pair_weights(sample_weight, X)
         unit = (X / norms[:, None]).astype(np.float32)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         start = time.perf_counter()
-        result = _train(self, unit, seed)
+        result = _train(self, unit, seed, weights)
         self.weights_ = result["weights"]
         self.biases_ = result["biases"]
         self.loss_curve_ = result["loss_curve"]
@@ -234,6 +244,7 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             "n_samples": n,
             "n_train": result["n_train"],
             "n_validation": result["n_validation"],
+            "sample_weight": weights is not None,
             "epochs": self.n_iter_,
             "steps": self.n_steps_,
             "best_epoch": self.best_epoch_,
@@ -410,6 +421,18 @@ def check_array_shapes(
             raise InputError(f"{what}: array '{name}' holds NaN or infinite values")
 
 
+def _pair_weights(sample_weight: ArrayLike | None, X: NDArray) -> NDArray[np.float32] | None:
+    """Checked weights scaled to mean 1, or ``None`` when every vector weighs the same."""
+    if sample_weight is None:
+        return None
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if (w > 0).sum() < 2:
+        raise InputError("sample_weight: at least 2 vectors need a positive weight")
+    if np.all(w == w[0]):
+        return None  # equal weights: the unweighted loss exactly
+    return (w / w.mean()).astype(np.float32)
+
+
 # ---------------------------------------------------------------------- training (torch)
 
 
@@ -426,15 +449,29 @@ def _split(n: int, est: CosineSimilarityEncoder, gen: Any) -> tuple[Any, Any]:
     return order[n_val:], order[:n_val]
 
 
-def _pair_loss(z: Any, target: Any) -> Any:
-    """Mean squared difference of the cosine matrices over the off-diagonal pairs."""
+def _pair_loss(z: Any, target: Any, w: Any = None) -> Any:
+    """Mean squared difference of the cosine matrices over the off-diagonal pairs.
+
+    With vector weights ``w`` the mean is weighted, pair ``(i, j)`` by ``w[i] * w[j]``.
+    """
     import torch
 
     zn = torch.nn.functional.normalize(z, dim=1, eps=1e-12)
     diff = zn @ zn.T - target
     b = z.shape[0]
     sq = diff.square()
-    return (sq.sum() - torch.diagonal(sq).sum()) / (b * (b - 1))
+    if w is None:
+        return (sq.sum() - torch.diagonal(sq).sum()) / (b * (b - 1))
+    pw = torch.outer(w, w)
+    pw.fill_diagonal_(0.0)
+    return (sq * pw).sum() / pw.sum().clamp_min(1e-12)
+
+
+def _pair_count(w: Any, n: int) -> float:
+    """Total pair weight of a batch: ``n * (n - 1)`` unweighted."""
+    if w is None:
+        return float(n * (n - 1))
+    return float(w.sum() ** 2 - w.square().sum())
 
 
 def _build_net(sizes: list[int], activation: str, gen: Any, device: str) -> Any:
@@ -488,20 +525,33 @@ def _svd_projection(H: Any, k: int) -> Any:
     return (top * signs).float()
 
 
-def _train(est: CosineSimilarityEncoder, unit: NDArray[np.float32], seed: int) -> dict:
+def _train(
+    est: CosineSimilarityEncoder,
+    unit: NDArray[np.float32],
+    seed: int,
+    weights: NDArray[np.float32] | None = None,
+) -> dict:
     import torch
 
     device = resolve_device(est.device)
     gen = torch.Generator().manual_seed(seed)
     data = torch.from_numpy(unit).to(device)
+    wdata = None if weights is None else torch.from_numpy(weights).to(device)
+
+    def rows(idx: Any) -> tuple[Any, Any]:
+        idx = idx.to(device)
+        return data[idx], (None if wdata is None else wdata[idx])
+
     train_idx, val_idx = _split(len(unit), est, gen)
     sizes = [unit.shape[1], *map(int, est.hidden_layers), int(est.n_components)]
     net = _build_net(sizes, est.activation, gen, device)
     if est.init == "svd":
         with torch.no_grad():
-            h = data[train_idx.to(device)]
+            h, hw = rows(train_idx)
             for layer in net.layers[:-1]:
                 h = net.act(layer(h))
+            if hw is not None:
+                h = h * hw.sqrt()[:, None]
             net.layers[-1].weight.copy_(_svd_projection(h, int(est.n_components)).to(device))
 
     n_train = len(train_idx)
@@ -514,17 +564,18 @@ def _train(est: CosineSimilarityEncoder, unit: NDArray[np.float32], seed: int) -
         ramp = min(1.0, (step + 1) / warmup)
         return est.learning_rate * ramp * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
 
-    val_batches = [data[chunk.to(device)] for chunk in _chunks(val_idx, est.batch_size)]
-    val_targets = [v @ v.T for v in val_batches]
+    val_batches = [rows(chunk) for chunk in _chunks(val_idx, est.batch_size)]
+    val_batches = [(v, w) for v, w in val_batches if _pair_count(w, len(v)) > 0]
+    val_targets = [v @ v.T for v, _ in val_batches]
+    val_pairs = [_pair_count(w, len(v)) for v, w in val_batches]
 
     def validation_loss() -> float:
         with torch.no_grad():
-            pairs = [len(v) * (len(v) - 1) for v in val_batches]
             losses = [
-                float(_pair_loss(net(v), t)) * p
-                for v, t, p in zip(val_batches, val_targets, pairs, strict=True)
+                float(_pair_loss(net(v), t, w)) * p
+                for (v, w), t, p in zip(val_batches, val_targets, val_pairs, strict=True)
             ]
-        return sum(losses) / sum(pairs)
+        return sum(losses) / sum(val_pairs)
 
     has_val = bool(val_batches)
     init_val = validation_loss() if has_val else None
@@ -538,12 +589,12 @@ def _train(est: CosineSimilarityEncoder, unit: NDArray[np.float32], seed: int) -
             order = train_idx[torch.randperm(n_train, generator=gen)]
             epoch_loss = 0.0
             for chunk in torch.tensor_split(order, n_batches):
-                xb = data[chunk.to(device)]
+                xb, wb = rows(chunk)
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step)
                 with torch.no_grad():
                     target = xb @ xb.T
-                loss = _pair_loss(net(xb), target)
+                loss = _pair_loss(net(xb), target, wb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
