@@ -73,6 +73,26 @@ def test_exported_mlp_equals_embed_then_compress(tmp_path, train_vectors, text_v
     np.testing.assert_allclose(got, Compressor.load(folder).transform(text_vectors), atol=1e-5)
 
 
+def test_vectors_normalised_outside_the_model_get_a_normalize_first(tmp_path, train_vectors):
+    from sentence_transformers import SentenceTransformer
+
+    from embreduce.embedding.models import resolve_model
+
+    full = SentenceTransformer(resolve_model(DEFAULT_MODEL)[0], device="cpu")
+    bare = tmp_path / "minilm-no-normalize"  # Transformer + Pooling: vectors not unit length
+    SentenceTransformer(modules=[full[0], full[1]], device="cpu").save(str(bare))
+    raw = SentenceTransformer(str(bare), device="cpu").encode(TEXTS)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0, atol=1e-3)
+    unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+
+    reducer = make_reducer("pca", K).fit(train_vectors)
+    extra = {"model": str(bare), "normalized": True}
+    folder = save_reducer(reducer, tmp_path / "pca-8", method="pca", extra=extra)
+    out = export_model(folder, tmp_path / "exported")
+    got = SentenceTransformer(str(out), device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(got, reducer.transform(unit), atol=1e-5)
+
+
 def test_folder_layout_base_modules_then_dense(exported_pca):
     _, out = exported_pca
     modules = json.loads((out / "modules.json").read_text())

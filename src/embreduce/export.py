@@ -101,6 +101,9 @@ def export_model(
     base : str, optional
         The embedding model: a hub id or a local folder. Default: the model recorded with
         the study's vectors (``config.json["extra"]["model"]``), else all-MiniLM-L6-v2.
+        If the study's vectors were scaled to unit length after the model
+        (``extra["normalized"]``) and the model does not end with ``Normalize``, one is
+        put before the reducer, so the reducer sees what it was fitted on.
     normalize : bool
         Append a ``Normalize`` module, so the reduced vectors have unit length.
 
@@ -136,7 +139,8 @@ def export_model(
         raise ModelNotFoundError(f"reducer '{reducer_dir}': no such folder")
     reducer = load_reducer(reducer_dir)
     config = reducer_config(reducer_dir)
-    base = base or (config.get("extra") or {}).get("model") or DEFAULT_MODEL
+    extra = config.get("extra") or {}
+    base = base or extra.get("model") or DEFAULT_MODEL
     modules = reducer_modules(reducer, method=config.get("method"))
     if normalize:
         modules.append(Normalize())
@@ -147,6 +151,10 @@ def export_model(
             f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
             f"expects {reducer.n_features_in_}; pass the model it was fitted on with --base"
         )
+    already_unit = isinstance(base_model[-1], Normalize) or isinstance(modules[0], Normalize)
+    if extra.get("normalized") and not already_unit:
+        # the reducer was fitted on vectors scaled to unit length outside the model
+        modules.insert(0, Normalize())
     output = Path(output)
     with atomic_directory(output) as tmp:
         if (Path(target) / "modules.json").is_file():

@@ -410,7 +410,11 @@ def _study_cell(
                 reducer,
                 output_dir / "models" / f"{method}-{dim}",
                 method=method,
-                extra={"model": data.info.get("model"), "source": data.info.get("source")},
+                extra={
+                    "model": data.info.get("model"),
+                    "source": data.info.get("source"),
+                    "normalized": bool(data.info.get("normalized", False)),
+                },
             )
         except EmbreduceError as exc:
             notes.append(f"{method}-{dim} not saved: {exc}")
