@@ -99,7 +99,8 @@ def test_parquet_keeps_columns_in_place_and_writes_a_fixed_size_list(tmp_path, r
     compress(tmp_path / "in.parquet", reducers["svd"][1], tmp_path / "out.parquet", chunk_rows=16)
     out = pq.read_table(tmp_path / "out.parquet")
     assert out.column_names == ["id", "vec", "note"]
-    assert out.schema.field("vec").type == pa.list_(pa.float32(), K)
+    assert out.schema.field("vec").type == pa.list_(pa.field("item", pa.float32(), False), K)
+    assert not out.schema.field("vec").nullable
     assert out.column("id").to_pylist() == list(range(70))
     assert out.column("note").to_pylist() == [f"n{i}" for i in range(70)]
     expected = reducers["svd"][0].transform(X)
@@ -131,19 +132,21 @@ def test_wrong_dimension_fails_before_any_output(tmp_path, reducers):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("suffix", [".npy", ".parquet"])
-def test_nan_names_the_global_row_and_leaves_no_output(tmp_path, vectors, reducers, suffix):
+def test_nan_names_the_global_row_and_leaves_no_output(tmp_path, vectors, reducers, suffix, n_jobs):
     X = vectors.copy()
     X[97, 3] = np.nan  # in the fourth chunk of 32 rows
+    X[140, 0] = np.nan  # a later one, maybe reduced first by another thread
     source = tmp_path / f"in{suffix}"
     if suffix == ".npy":
         np.save(source, X)
     else:
-        pq.write_table(pa.table({"embedding": pa.array(X.tolist())}), source)
+        pq.write_table(pa.table({"embedding": pa.array(X.tolist())}), source, row_group_size=40)
     out = tmp_path / "out.parquet"
     out.write_text("previous")  # an existing output must survive a failed run
     with pytest.raises(InputError, match=rf"in{suffix}: row 97 contains NaN"):
-        compress(source, reducers["pca"][1], out, chunk_rows=32)
+        compress(source, reducers["pca"][1], out, chunk_rows=32, n_jobs=n_jobs)
     assert out.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, "out.parquet"])
 
@@ -193,7 +196,7 @@ def test_cli_compress_writes_the_file_and_reports(tmp_path, vectors, reducers, l
     save_vectors(tmp_path / "in.parquet", vectors, **labelled)
     out = tmp_path / "out.parquet"
     args = ["compress", str(tmp_path / "in.parquet"), "--model", str(reducers["encoder"][1])]
-    result = runner.invoke(app, [*args, "-o", str(out), "--quiet"])
+    result = runner.invoke(app, [*args, "-o", str(out), "--quiet", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert f"Compressed {N:,} vectors {D} -> {K} dims" in result.output
     back = load_vectors(out)
@@ -213,7 +216,51 @@ def test_cli_compress_errors_are_one_line_and_leave_nothing(tmp_path, reducers):
     assert result.exit_code == 2
     result = runner.invoke(app, [*base, "-o", str(out), "--scheduler", "tcp://localhost:8786"])
     assert result.exit_code == 2
+    result = runner.invoke(app, [*base, "-o", str(out), "--jobs", "0"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, [*base, "-o", str(out), "--jobs", "2", "--engine", "dask"])
+    assert result.exit_code == 2 and "--jobs" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("target", ["out.npy", "out.parquet"])
+@pytest.mark.parametrize("row_group", [20, 1000])  # read by the workers / by one thread
+def test_worker_threads_give_the_one_thread_result_in_order(
+    tmp_path, vectors, reducers, labelled, target, row_group
+):
+    save_vectors(tmp_path / "in.parquet", vectors, **labelled)
+    table = pq.read_table(tmp_path / "in.parquet")
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=row_group)
+    np.save(tmp_path / "in.npy", vectors)
+    model = Compressor.load(reducers["encoder"][1])
+    for source in ["in.parquet", "in.npy"]:
+        results = []
+        for n_jobs in [1, 2]:
+            out = tmp_path / f"{n_jobs}-{target}"
+            compress(tmp_path / source, model, out, chunk_rows=8, n_jobs=n_jobs)
+            results.append(load_vectors(out))
+        one, two = results
+        np.testing.assert_allclose(two.vectors, one.vectors, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(two.vectors, model.transform(vectors), rtol=1e-6, atol=1e-7)
+        if source == "in.parquet" and target == "out.parquet":
+            assert two.texts == labelled["texts"]
+            pd.testing.assert_frame_equal(two.metadata, one.metadata)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_truncated_npy_is_an_error_naming_the_row(tmp_path, vectors, reducers, n_jobs):
+    np.save(tmp_path / "in.npy", vectors)
+    data = (tmp_path / "in.npy").read_bytes()
+    (tmp_path / "in.npy").write_bytes(data[: len(data) - 10 * D * 4])  # 10 rows missing
+    with pytest.raises(InputError, match=r"in.npy: the file ends before row \d+"):
+        compress(tmp_path / "in.npy", reducers["svd"][1], tmp_path / "out.npy", n_jobs=n_jobs)
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_n_jobs_must_be_positive(tmp_path, vectors, reducers):
+    np.save(tmp_path / "in.npy", vectors)
+    with pytest.raises(InputError, match="n_jobs must be at least 1"):
+        compress(tmp_path / "in.npy", reducers["svd"][1], tmp_path / "out.npy", n_jobs=0)
 
 
 # --------------------------------------------------------------------------- property
@@ -227,9 +274,11 @@ def test_cli_compress_errors_are_one_line_and_leave_nothing(tmp_path, reducers):
     chunk_rows=st.integers(1, 25),
     bad_row=st.one_of(st.none(), st.integers(0, 59)),
     suffix=st.sampled_from([".npy", ".parquet"]),
+    row_group=st.integers(1, 60),
+    n_jobs=st.sampled_from([1, 2]),
 )
 def test_any_finite_matrix_compresses_any_bad_row_is_named(
-    tmp_path_factory, reducers, X, chunk_rows, bad_row, suffix
+    tmp_path_factory, reducers, X, chunk_rows, bad_row, suffix, row_group, n_jobs
 ):
     folder = tmp_path_factory.mktemp("prop")
     source = folder / f"in{suffix}"
@@ -240,15 +289,14 @@ def test_any_finite_matrix_compresses_any_bad_row_is_named(
     if suffix == ".npy":
         np.save(source, X)
     else:
-        pq.write_table(
-            pa.table({"embedding": pa.array(X.tolist(), pa.list_(pa.float32()))}), source
-        )
+        table = pa.table({"embedding": pa.array(X.tolist(), pa.list_(pa.float32()))})
+        pq.write_table(table, source, row_group_size=row_group)
     model = Compressor.load(reducers["svd"][1])
     if bad_row is not None:
         with pytest.raises(InputError, match=rf"row {bad_row} contains NaN or infinite"):
-            compress(source, model, folder / "out.npy", chunk_rows=chunk_rows)
+            compress(source, model, folder / "out.npy", chunk_rows=chunk_rows, n_jobs=n_jobs)
         assert not (folder / "out.npy").exists()
         return
-    compress(source, model, folder / "out.npy", chunk_rows=chunk_rows)
+    compress(source, model, folder / "out.npy", chunk_rows=chunk_rows, n_jobs=n_jobs)
     expected = model.transform(X)
     np.testing.assert_allclose(np.load(folder / "out.npy"), expected, rtol=1e-5, atol=1e-3)

@@ -55,7 +55,10 @@ def test_parquet_vectors_are_one_fixed_size_list_column(tmp_path, sample):
 
     table = pq.read_table(save_vectors(tmp_path / "v.parquet", sample))
     assert table.column_names == ["text", "group", "id", "embedding"]
-    assert table.schema.field("embedding").type == pa.list_(pa.float32(), 3)
+    field = table.schema.field("embedding")
+    # non-null column of non-null floats: Parquet then stores no definition levels
+    assert field.type == pa.list_(pa.field("item", pa.float32(), nullable=False), 3)
+    assert not field.nullable
 
 
 def test_vectors_made_elsewhere_csv_with_labels_and_header(tmp_path):

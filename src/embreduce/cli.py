@@ -414,6 +414,12 @@ def compress(
     workers: Annotated[
         int, typer.Option("--workers", help="Workers of the local Dask cluster.")
     ] = 2,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Threads for --engine local; default: every core."
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Compress vectors with a saved reducer, streaming, in flat memory.
@@ -437,6 +443,8 @@ def compress(
         raise typer.BadParameter("use local or dask", param_hint="--engine")
     if scheduler is not None and engine != "dask":
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
+    if jobs is not None and engine != "local":
+        raise typer.BadParameter("applies to --engine local; use --workers", param_hint="--jobs")
     opts = dict(dtype=dtype, normalize=normalize, vector_column=vector_column)
     if engine == "dask":
         from embreduce.dask_engine import compress_dataset
@@ -457,7 +465,9 @@ def compress(
                 f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
                 param_hint="--output",
             )
-        result = compress_file(input_path, reducer, output, show_progress=not quiet, **opts)
+        result = compress_file(
+            input_path, reducer, output, n_jobs=jobs, show_progress=not quiet, **opts
+        )
         where = "one process"
     console.print(
         f"Compressed [bold]{result.n_rows:,}[/] vectors {result.n_features_in} -> "

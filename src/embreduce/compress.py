@@ -9,7 +9,9 @@ through unchanged.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -35,6 +37,7 @@ from embreduce.io import (
     find_vector_column,
     load_vectors,
     parquet_info,
+    vector_field,
     vectors_to_arrow,
 )
 from embreduce.progress import progress_bar
@@ -222,9 +225,33 @@ class _Source:
         """Yield ``(vectors, labels)``: an (m, d) array and a pyarrow Table or None."""
         raise NotImplementedError
 
+    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
+        """``(start, rows)`` pieces that :meth:`read_span` reads independently, from any
+        thread; None when the file can only be read in order, through :meth:`chunks`."""
+        return None
+
+    def read_span(
+        self, start: int, rows: int, chunk_rows: int
+    ) -> Iterator[tuple[NDArray[Any], Any]]:
+        """Yield ``(vectors, labels)`` chunks of one piece given by :meth:`spans`."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what :meth:`read_span` opened."""
+
+
+_MAX_SPAN_CHUNKS = 8
+"""Row groups of up to this many chunks are decoded on the worker threads, side by side."""
+
 
 @dataclass
 class _ParquetSource(_Source):
+    group_rows: list[int] = field(default_factory=list)  # rows per row group
+    _group_at: dict[int, int] = field(default_factory=dict, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _files: list[Any] = field(default_factory=list, repr=False)
+
     def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -237,12 +264,48 @@ class _ParquetSource(_Source):
                 vectors = arrow_to_vectors(table.column(self.vector_column))
                 yield vectors, table.drop_columns([self.vector_column])
 
+    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
+        # Row groups are the units Parquet can decode apart: the worker threads decode them
+        # side by side when there are several and none is much larger than a chunk (a task's
+        # compressed rows wait in memory until the writer takes them).
+        if len(self.group_rows) < 2 or max(self.group_rows) > _MAX_SPAN_CHUNKS * chunk_rows:
+            return None
+        starts = np.concatenate([[0], np.cumsum(self.group_rows)[:-1]])
+        self._group_at = {int(s): i for i, s in enumerate(starts)}
+        return [(int(s), int(m)) for s, m in zip(starts, self.group_rows, strict=True)]
+
+    def read_span(
+        self, start: int, rows: int, chunk_rows: int
+    ) -> Iterator[tuple[NDArray[Any], Any]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pf = getattr(self._local, "file", None)
+        if pf is None:  # one reader per thread: a ParquetFile is not safe to share
+            pf = self._local.file = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 22)
+            with self._lock:
+                self._files.append(pf)
+        group = [self._group_at[start]]
+        for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=group):
+            table = pa.Table.from_batches([batch])
+            vectors = arrow_to_vectors(table.column(self.vector_column))
+            yield vectors, table.drop_columns([self.vector_column])
+
+    def close(self) -> None:
+        with self._lock:
+            for pf in self._files:
+                pf.close()
+            self._files.clear()
+        self._local = threading.local()
+
 
 @dataclass
 class _NpySource(_Source):
     member: str | None = None  # the array's name inside an .npz
     dtype: Any = np.float32
     labels: Any = None  # texts and metadata of an .npz, as a pyarrow Table
+    _fd: int | None = field(default=None, repr=False)
+    _data_offset: int = field(default=0, repr=False)
 
     def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
         with ExitStack() as stack:
@@ -260,6 +323,41 @@ class _NpySource(_Source):
                 vectors = np.frombuffer(raw, dtype=self.dtype).reshape(m, self.dim)
                 labels = None if self.labels is None else self.labels.slice(start, m)
                 yield vectors, labels
+
+    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
+        if self.member is not None:  # a member of a zip reads in order only
+            return None
+        with open(self.path, "rb") as fh:
+            _read_npy_header(fh, self.path.name)
+            self._data_offset = fh.tell()
+        self._fd = os.open(self.path, os.O_RDONLY)
+        return [
+            (start, min(chunk_rows, self.n_rows - start))
+            for start in range(0, self.n_rows, chunk_rows)
+        ]
+
+    def read_span(
+        self, start: int, rows: int, chunk_rows: int
+    ) -> Iterator[tuple[NDArray[Any], Any]]:
+        assert self._fd is not None, "spans() opens the file"
+        out = np.empty((rows, self.dim), dtype=self.dtype)
+        offset = self._data_offset + start * self.dim * out.itemsize
+        _pread_into(self._fd, memoryview(out).cast("B"), offset, self.path.name, start + rows)
+        yield out, None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _pread_into(fd: int, buffer: memoryview, offset: int, name: str, end_row: int) -> None:
+    done = 0
+    while done < len(buffer):
+        n = os.preadv(fd, [buffer[done:]], offset + done)
+        if n == 0:
+            raise InputError(f"{name}: the file ends before row {end_row}")
+        done += n
 
 
 def _read_npy_header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -302,9 +400,10 @@ def _open_parquet(path: Path, vector_column: str | None) -> _Source:
 
     try:
         schema = pq.read_schema(path)
-        n_rows = pq.read_metadata(path).num_rows
+        metadata = pq.read_metadata(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    n_rows = metadata.num_rows
     vcol = find_vector_column(schema, vector_column)
     if vcol is None:
         columns = ", ".join(f"{f.name} ({f.type})" for f in schema)
@@ -319,7 +418,8 @@ def _open_parquet(path: Path, vector_column: str | None) -> _Source:
             first = next(pf.iter_batches(batch_size=1, columns=[vcol]))
         dim = len(first.column(0)[0])
     index = schema.names.index(vcol)
-    return _ParquetSource(path, n_rows, dim, parquet_info(schema), vcol, index)
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    return _ParquetSource(path, n_rows, dim, parquet_info(schema), vcol, index, groups)
 
 
 def _npy_source(path: Path, shape: tuple, fortran: bool, dtype: np.dtype, **kw: Any) -> _Source:
@@ -402,6 +502,8 @@ def _in_memory_source(path: Path, data: Any) -> _Source:
 
 
 class _ParquetSink:
+    random_access = False  # row groups are written in order
+
     def __init__(self, tmp: Path, source: _Source, info: dict[str, Any]) -> None:
         self.tmp, self.source, self.info, self.writer = tmp, source, info, None
 
@@ -411,18 +513,22 @@ class _ParquetSink:
 
         column = vectors_to_arrow(vectors)
         name = self.source.vector_column
+        vfield = vector_field(name, column)
         if labels is None:
-            table = pa.table({name: column})
+            table = pa.Table.from_arrays([column], schema=pa.schema([vfield]))
         else:
             index = self.source.vector_index
             index = labels.num_columns if index is None else min(index, labels.num_columns)
-            table = labels.add_column(index, name, column)
+            table = labels.add_column(index, vfield, column)
         if self.writer is None:
             meta = {**(table.schema.metadata or {}), _INFO_KEY: json.dumps(self.info).encode()}
             meta.pop(b"pandas", None)
             schema = table.schema.with_metadata(meta)
             others = [c for c in schema.names if c != name]
-            self.writer = pq.ParquetWriter(self.tmp, schema, use_dictionary=others or False)
+            # Dictionaries and min/max statistics only help the labels, not float vectors.
+            self.writer = pq.ParquetWriter(
+                self.tmp, schema, use_dictionary=others or False, write_statistics=others or False
+            )
         self.writer.write_table(table.replace_schema_metadata(self.writer.schema.metadata))
 
     def close(self) -> None:
@@ -448,11 +554,24 @@ class _NpySink:
         }
         np.lib.format.write_array_header_1_0(fh, header)
         self.fh = fh
+        self.random_access = npz is False
+        if self.random_access:
+            fh.flush()
+            self._data_offset = fh.tell()
+            self._row_bytes = dim * np.dtype(dtype).itemsize
 
     def write(self, vectors: NDArray[Any], labels: Any) -> None:
         self.fh.write(np.ascontiguousarray(vectors).data)
         if self.zip is not None and labels is not None:
             self.labels.append(labels)
+
+    def write_rows(self, start: int, vectors: NDArray[Any]) -> None:
+        """Write rows ``start`` onwards in place, from any thread (``.npy`` only)."""
+        view = memoryview(np.ascontiguousarray(vectors)).cast("B")
+        offset = self._data_offset + start * self._row_bytes
+        while view:
+            n = os.pwrite(self.fh.fileno(), view, offset)
+            view, offset = view[n:], offset + n
 
     def close(self) -> None:
         self.fh.close()
@@ -564,6 +683,96 @@ class _WriteBehind:
             raise self.error
 
 
+class _Workers:
+    """Run tasks on ``n_jobs`` threads, each with a one-thread BLAS, and hand the results
+    back in order.
+
+    File reads and writes, Parquet decoding and the matrix product release the GIL, so
+    ``n_jobs`` chunks are worked on at once; one BLAS thread per chunk keeps the BLAS
+    pool's spinning threads from fighting the other threads for the same cores. At most
+    ``2 * n_jobs`` tasks are in flight, so memory stays flat.
+    """
+
+    def __init__(self, n_jobs: int) -> None:
+        self.n_jobs = max(1, n_jobs)
+        self._stack = ExitStack()
+        self.pool: Any = None
+        if self.n_jobs > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from threadpoolctl import threadpool_limits
+
+            self._stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+            self.pool = self._stack.enter_context(ThreadPoolExecutor(self.n_jobs))
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def map(self, fn: Any, items: Iterator[tuple[Any, ...]]) -> Iterator[Any]:
+        """``fn(*item)`` for every item, in order; on an error the queued tasks are dropped."""
+        if self.pool is None:
+            for item in items:
+                yield fn(*item)
+            return
+        pending: collections.deque[Any] = collections.deque()
+        try:
+            for item in items:
+                pending.append(self.pool.submit(fn, *item))
+                if len(pending) >= 2 * self.n_jobs:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+            for future in pending:  # let running tasks end before the files close
+                if not future.cancelled():
+                    with contextlib.suppress(BaseException):
+                        future.result()
+
+
+def _tasks(src: _Source, chunk_rows: int, parallel: bool) -> Iterator[tuple[int, int, Any]]:
+    """``(start, rows, chunk)`` per task. When there are several workers and the source can
+    read pieces apart, the workers read them (chunk None); otherwise a thread reads ahead,
+    in order."""
+    spans = src.spans(chunk_rows) if parallel else None
+    if spans is not None:
+        for start, rows in spans:
+            yield start, rows, None
+        return
+    start = 0
+    for vectors, labels in _prefetch(src.chunks(chunk_rows)):
+        yield start, len(vectors), (vectors, labels)
+        start += len(vectors)
+
+
+def _compress_task(
+    src: _Source,
+    model: Compressor,
+    sink: Any,
+    chunk_rows: int,
+    start: int,
+    rows: int,
+    chunk: tuple[NDArray[Any], Any] | None,
+) -> tuple[list[tuple[NDArray[Any], Any]], int]:
+    """Read (when the source allows it), reduce and, when the sink allows it, write the
+    rows of one task; return the compressed chunks left for the in-order writer."""
+    chunks = [chunk] if chunk is not None else src.read_span(start, rows, chunk_rows)
+    left = []
+    offset = start
+    for vectors, labels in chunks:
+        out = model.transform(vectors, offset=offset)
+        if sink.random_access:
+            sink.write_rows(offset, out)
+        else:
+            left.append((out, labels))
+        offset += len(vectors)
+    return left, rows
+
+
 @dataclass
 class CompressResult:
     """What :func:`compress` did.
@@ -598,6 +807,7 @@ def compress(
     normalize: bool = False,
     vector_column: str | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    n_jobs: int | None = None,
     show_progress: bool = False,
 ) -> CompressResult:
     """Compress the vectors of a file with a saved reducer, streaming, in flat memory.
@@ -624,6 +834,9 @@ def compress(
         list column.
     chunk_rows : int
         Rows read, reduced and written at a time.
+    n_jobs : int, optional
+        Threads that reduce chunks at once, each with a one-thread BLAS; default every
+        core. Reading and writing run in two more threads. Nonlinear reducers use one.
     show_progress : bool
         Draw a progress bar with rows/s and the ETA on stderr.
 
@@ -639,7 +852,6 @@ def compress(
     ModelNotFoundError
         A reducer folder that is missing or cannot be read.
     """
-    start = time.perf_counter()
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
@@ -648,8 +860,13 @@ def compress(
         )
     if chunk_rows < 1:
         raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    if n_jobs < 1:
+        raise InputError(f"n_jobs must be at least 1, got {n_jobs}")
     if not isinstance(model, Compressor):
         model = Compressor.load(model, dtype=dtype, normalize=normalize)
+    start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)
     if Path(source).resolve() == output.resolve():
@@ -667,17 +884,20 @@ def compress(
             )
         writer = _WriteBehind(sink)
         try:
-            offset = 0
-            for vectors, labels in _prefetch(src.chunks(chunk_rows)):
-                writer.write(model.transform(vectors, offset=offset), labels)
-                offset += len(vectors)
-                bar.advance(len(vectors))
+            with _Workers(n_jobs if model.is_linear else 1) as workers:
+                task = functools.partial(_compress_task, src, model, sink, chunk_rows)
+                tasks = _tasks(src, chunk_rows, parallel=workers.pool is not None)
+                for left, rows in workers.map(task, tasks):
+                    for out, labels in left:
+                        writer.write(out, labels)
+                    bar.advance(rows)
             writer.close()
         except InputError as exc:
             raise InputError(f"{src.path.name}: {exc}") from None
         finally:
             with contextlib.suppress(Exception):  # already failing: keep the first error
                 writer.close()
+            src.close()
     return CompressResult(
         output, src.n_rows, model.n_features_in, model.n_components, time.perf_counter() - start
     )

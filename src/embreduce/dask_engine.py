@@ -87,7 +87,12 @@ def _compress_partition(
 ) -> int:
     """The task run on a worker: compress one file; returns its row count."""
     result = compress(
-        source, compressor, output, vector_column=vector_column, chunk_rows=chunk_rows
+        source,
+        compressor,
+        output,
+        vector_column=vector_column,
+        chunk_rows=chunk_rows,
+        n_jobs=1,  # Dask runs one task per worker thread; workers get one BLAS thread
     )
     return result.n_rows
 
