@@ -187,6 +187,14 @@ def test_compressor_transform_checks_its_input(reducers, vectors):
         model.transform(bad, offset=100)
 
 
+def test_compressor_transform_can_reuse_an_output_buffer(reducers, vectors):
+    model = Compressor.load(reducers["pca"][1])
+    buffer = np.full((64, K), np.nan, np.float32)
+    got = model.transform(vectors[:50], out=buffer)
+    assert np.shares_memory(got, buffer) and got.shape == (50, K)
+    np.testing.assert_array_equal(got, model.transform(vectors[:50]))
+
+
 # --------------------------------------------------------------------------- CLI
 
 runner = CliRunner()

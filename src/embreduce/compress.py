@@ -152,8 +152,17 @@ class Compressor:
                 f"expects {self.n_features_in}"
             )
 
-    def transform(self, X: NDArray[np.floating], *, offset: int = 0) -> NDArray[np.floating]:
+    def transform(
+        self,
+        X: NDArray[np.floating],
+        *,
+        offset: int = 0,
+        out: NDArray[np.float32] | None = None,
+    ) -> NDArray[np.floating]:
         """Compress one chunk of rows; ``offset`` is its first row's number in the input.
+
+        ``out``, a float32 array of at least ``len(X)`` rows, receives the product of a
+        linear reducer (the result may be a view of it), so a loop can reuse one buffer.
 
         Raises
         ------
@@ -167,7 +176,7 @@ class Compressor:
         X = np.ascontiguousarray(X, dtype=np.float32)
         _check_finite(X, offset)
         if self.weights is not None:
-            out = X @ self.weights
+            out = np.matmul(X, self.weights, out=None if out is None else out[: len(X)])
             out += self.bias
         else:
             out = np.asarray(self.reducer.transform(X), dtype=np.float32)
@@ -340,7 +349,11 @@ class _NpySource(_Source):
         self, start: int, rows: int, chunk_rows: int
     ) -> Iterator[tuple[NDArray[Any], Any]]:
         assert self._fd is not None, "spans() opens the file"
-        out = np.empty((rows, self.dim), dtype=self.dtype)
+        # one buffer per thread: the task is done with a chunk before it reads the next
+        buffer = getattr(_local, "read", None)
+        if buffer is None or buffer.shape != (chunk_rows, self.dim) or buffer.dtype != self.dtype:
+            buffer = _local.read = np.empty((chunk_rows, self.dim), dtype=self.dtype)
+        out = buffer[:rows]
         offset = self._data_offset + start * self.dim * out.itemsize
         _pread_into(self._fd, memoryview(out).cast("B"), offset, self.path.name, start + rows)
         yield out, None
@@ -734,6 +747,9 @@ class _Workers:
                         future.result()
 
 
+_local = threading.local()  # per worker thread: buffers reused from chunk to chunk
+
+
 def _tasks(src: _Source, chunk_rows: int, parallel: bool) -> Iterator[tuple[int, int, Any]]:
     """``(start, rows, chunk)`` per task. When there are several workers and the source can
     read pieces apart, the workers read them (chunk None); otherwise a thread reads ahead,
@@ -763,8 +779,13 @@ def _compress_task(
     chunks = [chunk] if chunk is not None else src.read_span(start, rows, chunk_rows)
     left = []
     offset = start
+    buffer = None
+    if sink.random_access and model.is_linear:  # written before the next chunk: reuse
+        buffer = getattr(_local, "out", None)
+        if buffer is None or buffer.shape != (chunk_rows, model.n_components):
+            buffer = _local.out = np.empty((chunk_rows, model.n_components), np.float32)
     for vectors, labels in chunks:
-        out = model.transform(vectors, offset=offset)
+        out = model.transform(vectors, offset=offset, out=buffer)
         if sink.random_access:
             sink.write_rows(offset, out)
         else:
