@@ -3,19 +3,23 @@
 1. Writes N x D float32 unit vectors (with an ``id`` column) to Parquet the way embreduce
    writes them (a non-null fixed-size-list ``embedding`` column of non-null floats, snappy,
    no dictionary or statistics on the vectors; ``--nullable`` declares column and items
-   nullable instead, as pandas and most other writers do), in row groups of up to
-   65,536 rows: one
-   file for the single-process path and a folder of equal partitions for ``--engine dask``.
+   nullable instead, as pandas and most other writers do), in row groups of up to 65,536
+   rows: one file for the single-process path and a folder of equal partitions for
+   ``--engine dask``; and the same rows as one ``.npy``.
 2. Fits the linear encoder (``encoder``, K dims) on a 20,000-row sample and saves it.
 3. Baseline: ``X @ W`` over all N rows held in memory (the data already loaded, float32,
-   numpy's BLAS on every core); the best of 3.
-4. Runs ``compress`` in a child process (file in, file out, nothing held back) and reads
-   its wall time and peak RSS; then ``compress_dataset`` (``--engine dask``) on a local
+   numpy's BLAS on every core).
+4. Runs ``compress`` (file in, file out, default ``n_jobs`` = every core) in a new child
+   process each time and reads its own timing (the data work, after loading the reducer)
+   and its peak RSS (``VmHWM``); then ``compress_dataset`` (``--engine dask``) on a local
    cluster of 2 worker processes, where the peak RSS is summed over the whole process tree
    (client with the scheduler, nannies, workers), sampled every 50 ms.
-5. Two references that explain the result: reading the Parquet file with compress's own
-   reader and doing nothing else (the decoding ceiling), and ``compress`` from ``.npy`` to
-   ``.npy`` (no Parquet decoding or encoding at all).
+5. Two references that explain the result: reading the Parquet file with compress's
+   one-thread reader and doing nothing else, and ``compress`` from ``.npy`` to ``.npy``
+   (no Parquet decoding or encoding at all).
+
+Every measurement runs ``--repeat`` times (default 3); the median is reported with the
+range, because a small shared VM moves single runs by +-30 %.
 
 Run:  .venv/bin/python benchmarks/bench_compress.py [--rows 1000000] [--dim 384] [--k 128]
 """
@@ -27,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,8 +114,12 @@ def fit_encoder(folder: Path, d: int, k: int, seed: int) -> Path:
     return save_reducer(encoder.fit(sample), folder / f"encoder-{k}", method="encoder")
 
 
-def bare_matmul(folder: Path, model: Path, rounds: int = 3) -> float:
-    """Rows/s of ``X @ W`` over every row, the data already in memory."""
+def _spread(rates: list[float]) -> str:
+    return f"{statistics.median(rates):>10,.0f} ({min(rates):,.0f} - {max(rates):,.0f})"
+
+
+def bare_matmul(folder: Path, model: Path, rounds: int = 3) -> list[float]:
+    """Rows/s of ``X @ W`` over every row, the data already in memory, ``rounds`` times."""
     import pyarrow.parquet as pq
 
     from embreduce.io import arrow_to_vectors
@@ -118,12 +127,12 @@ def bare_matmul(folder: Path, model: Path, rounds: int = 3) -> float:
 
     W = np.ascontiguousarray(linear_map(load_reducer(model))[0], dtype=np.float32)
     X = arrow_to_vectors(pq.read_table(folder / "vectors.parquet").column("embedding"))
-    best = float("inf")
+    rates = []
     for _ in range(rounds):
         start = time.perf_counter()
         X @ W
-        best = min(best, time.perf_counter() - start)
-    return len(X) / best
+        rates.append(len(X) / (time.perf_counter() - start))
+    return rates
 
 
 def read_only(folder: Path) -> float:
@@ -187,6 +196,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None, help="Default: a temp folder.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs of each measurement.")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument(
         "--nullable", action="store_true", help="Input vectors declared nullable (pandas-style)."
@@ -206,54 +216,50 @@ def main() -> None:
         print(f"inputs and encoder ready in {time.perf_counter() - start:.0f} s ({folder})")
         if args.prepare_only:
             return
-        baseline = bare_matmul(folder, model)
-        ceiling = read_only(folder)
-        npy = folder / "vectors.npy"
-
-        single, wall, _ = run_child(
-            SINGLE, [str(folder / "vectors.parquet"), str(model), str(folder / "out.parquet")]
-        )
-        rate = single["rows"] / single["seconds"]
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
               f"{platform.python_version()}, numpy {np.__version__}, load average "
               f"{os.getloadavg()[0]:.1f}")  # fmt: skip
         print(f"data: {args.rows:,} x {args.dim} float32 -> {args.k} (linear encoder)")
-        print(f"bare numpy matmul, in memory:  {baseline:>12,.0f} rows/s (best of 3)")
-        print(
-            f"compress, one process:         {rate:>12,.0f} rows/s "
-            f"({rate / baseline:.0%} of the matmul; target >= 50%), {single['seconds']:.2f} s "
-            f"in compress, {wall:.2f} s with start-up; peak RSS "
-            f"{single['peak_rss'] / 2**20:,.0f} MiB (target <= 1024 MiB)"
-        )
-        print(
-            f"reading the Parquet file only:  {ceiling:>12,.0f} rows/s "
-            f"({ceiling / baseline:.0%} of the matmul)"
-        )
-        single, wall, _ = run_child(SINGLE, [str(npy), str(model), str(folder / "out.npy")])
-        rate = single["rows"] / single["seconds"]
-        print(
-            f"compress .npy -> .npy:         {rate:>12,.0f} rows/s "
-            f"({rate / baseline:.0%} of the matmul), {single['seconds']:.2f} s; peak RSS "
-            f"{single['peak_rss'] / 2**20:,.0f} MiB"
-        )
-        if not args.skip_dask:
-            res, wall, tree_peak = run_child(
-                DASK,
-                [str(folder / "dataset"), str(model), str(folder / "out-dataset")],
+        print(f"each figure: the median of {args.repeat} runs (min - max), each in a new process")
+        baseline = bare_matmul(folder, model, args.repeat)
+        print(f"bare numpy matmul, in memory:  {_spread(baseline)} rows/s")
+        base = statistics.median(baseline)
+        ceiling = [read_only(folder) for _ in range(args.repeat)]
+        print(f"reading the Parquet file only, one thread: {_spread(ceiling)} rows/s")
+
+        runs = {
+            "compress Parquet -> Parquet": ("vectors.parquet", "out.parquet"),
+            "compress .npy -> .npy": ("vectors.npy", "out.npy"),
+        }
+        for label, (source, target) in runs.items():
+            results = [
+                run_child(SINGLE, [str(folder / source), str(model), str(folder / target)])
+                for _ in range(args.repeat)
+            ]
+            rates = [r["rows"] / r["seconds"] for r, _, _ in results]
+            startup = statistics.median(wall - r["seconds"] for r, wall, _ in results)
+            peak = max(r["peak_rss"] for r, _, _ in results)
+            print(
+                f"{label}: {_spread(rates)} rows/s, {statistics.median(rates) / base:.0%} of "
+                f"the matmul (target >= 50%); {startup:.1f} s of start-up on top; peak RSS "
+                f"{peak / 2**20:,.0f} MiB (target <= 1024 MiB)"
             )
-            work = res["seconds"]
-            rate = res["rows"] / work
+        if not args.skip_dask:
+            results = [
+                run_child(DASK, [str(folder / "dataset"), str(model), str(folder / "out-dataset")])
+                for _ in range(args.repeat)
+            ]
+            rates = [r["rows"] / r["seconds"] for r, _, _ in results]
+            startup = statistics.median(r["startup"] for r, _, _ in results)
+            peak = max(p for _, _, p in results)
             print(
                 f"compress --engine dask, 2 workers, {args.partitions} partitions: "
-                f"{rate:>12,.0f} rows/s ({rate / baseline:.0%} of the matmul), {work:.2f} s "
-                f"after a {res['startup']:.1f} s cluster start, {wall:.2f} s in all; "
-                f"peak RSS of the process tree {tree_peak / 2**20:,.0f} MiB"
+                f"{_spread(rates)} rows/s, {statistics.median(rates) / base:.0%} of the matmul, "
+                f"after a {startup:.1f} s cluster start; peak RSS of the process tree "
+                f"{peak / 2**20:,.0f} MiB"
             )
-        after = bare_matmul(folder, model)
-        print(
-            f"bare numpy matmul again, after: {after:>12,.0f} rows/s (the ratios above use the "
-            f"first; a busy machine moves both)"
-        )
+        after = bare_matmul(folder, model, args.repeat)
+        print(f"bare numpy matmul again, after: {_spread(after)} rows/s")
     finally:
         if args.workdir is None:
             shutil.rmtree(folder, ignore_errors=True)

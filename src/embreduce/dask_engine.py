@@ -8,6 +8,10 @@ reducers); what is saved on disk stays JSON plus safetensors.
 
 Workers must see the input and output folders at the same paths as the client (one
 machine, or a shared file system).
+
+Tasks are submitted with ``client.map`` rather than built with
+``dask.dataframe.map_partitions``: a dataframe partition is held whole in a worker's
+memory, while a task that streams its file keeps memory flat whatever the file's size.
 """
 
 from __future__ import annotations
