@@ -56,32 +56,10 @@ def main() -> None:
         print(f"transform {n / (time.perf_counter() - start):,.0f} vectors/s (last model)")
 
     # The HF backend on the GPU: a tiny random Llama, alone vs in a padded batch.
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
     from embreduce.embedding import Embedder
+    from embreduce.testing import build_tiny_llama
 
-    folder = tempfile.mkdtemp()
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    corpus = ["def add(a, b): return a + b", "the quick brown fox", "import numpy as np"]
-    tok.train_from_iterator(
-        corpus * 20, trainers.BpeTrainer(vocab_size=200, special_tokens=["<unk>", "<s>", "</s>"])
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
-    fast.save_pretrained(folder)
-    config = LlamaConfig(
-        vocab_size=fast.vocab_size,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
+    folder = build_tiny_llama(tempfile.mkdtemp(), hidden_size=64)
     embedder = Embedder(folder, backend="hf", device="auto")
     texts = ["def f(x): return x", "a", "the quick brown fox jumps over the lazy dog"]
     batched = embedder.encode(texts, batch_size=3)

@@ -55,7 +55,7 @@ def test_embed_function_is_the_library_entry(minilm):
 
 
 def test_normalize_gives_unit_vectors(tiny_llama):
-    embedder = Embedder(str(tiny_llama), backend="hf", device="cpu")
+    embedder = Embedder(tiny_llama, backend="hf", device="cpu")  # a Path is a local folder
     vectors = embedder.encode(SENTENCES, normalize=True)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 

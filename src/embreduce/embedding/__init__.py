@@ -43,7 +43,7 @@ class Embedder:
 
     Parameters
     ----------
-    model : str or None
+    model : str, path-like or None
         A hub id, a local folder, or None for all-MiniLM-L6-v2 (packaged, offline).
     backend : {"sentence-transformers", "hf"}
         ``hf`` pools a hidden-state layer of any ``transformers`` model.
@@ -73,6 +73,8 @@ class Embedder:
     max_length: int | None = 512
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, os.PathLike):  # a local folder given as a Path
+            self.model = os.fspath(self.model)
         if self.backend not in BACKENDS:
             raise InputError(f"unknown backend '{self.backend}': use one of {', '.join(BACKENDS)}")
         self.device = resolve_device(self.device)

@@ -27,13 +27,13 @@ def packaged_model_path(name: str) -> Path | None:
     return path if path.is_dir() else None
 
 
-def resolve_model(name: str | None) -> tuple[str, str]:
+def resolve_model(name: str | os.PathLike[str] | None) -> tuple[str, str]:
     """Map a model name to ``(what to load, display name)``.
 
     ``None`` and the all-MiniLM-L6-v2 names give the packaged copy, found offline. A
     local folder is loaded as it is. Anything else is taken as a Hugging Face hub id.
     """
-    name = name or DEFAULT_MODEL
+    name = (os.fspath(name) if name is not None else "") or DEFAULT_MODEL
     packaged = packaged_model_path(name)
     if packaged is not None:
         return str(packaged), DEFAULT_MODEL
