@@ -107,18 +107,26 @@ def test_parquet_keeps_columns_in_place_and_writes_a_fixed_size_list(tmp_path, r
     np.testing.assert_allclose(load_vectors(tmp_path / "out.parquet").vectors, expected, atol=1e-5)
 
 
-def test_float16_and_normalize(tmp_path, vectors, reducers):
+@pytest.mark.parametrize("target", ["out.parquet", "out.npy"])
+def test_float16_and_normalize(tmp_path, vectors, reducers, target):
     save_vectors(tmp_path / "in.parquet", vectors)
+    np.save(tmp_path / "in.npy", vectors)
+    source = "in.npy" if target == "out.npy" else "in.parquet"  # .npy: written in place
     compress(
-        tmp_path / "in.parquet",
+        tmp_path / source,
         reducers["random"][1],
-        tmp_path / "out.parquet",
+        tmp_path / target,
         dtype="float16",
         normalize=True,
+        chunk_rows=16,
+        n_jobs=2,
     )
-    column = pq.read_table(tmp_path / "out.parquet").column("embedding")
-    assert column.type.value_type == pa.float16()
-    got = load_vectors(tmp_path / "out.parquet").vectors
+    if target == "out.parquet":
+        column = pq.read_table(tmp_path / target).column("embedding")
+        assert column.type.value_type == pa.float16()
+    else:
+        assert np.load(tmp_path / target).dtype == np.float16
+    got = load_vectors(tmp_path / target).vectors
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=2e-3)
     expected = reducers["random"][0].transform(vectors)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)

@@ -856,8 +856,10 @@ def compress(
     chunk_rows : int
         Rows read, reduced and written at a time.
     n_jobs : int, optional
-        Threads that reduce chunks at once, each with a one-thread BLAS; default every
-        core. Reading and writing run in two more threads. Nonlinear reducers use one.
+        Threads that read, reduce and write chunks at once; default every core. With more
+        than one, BLAS is held to one thread per call in this process while compress runs.
+        Nonlinear reducers (``encoder-mlp``) use one thread, with reading and writing
+        overlapped by two helper threads.
     show_progress : bool
         Draw a progress bar with rows/s and the ETA on stderr.
 
