@@ -137,11 +137,11 @@ def bare_matmul(folder: Path, model: Path, rounds: int = 3) -> list[float]:
 
 def read_only(folder: Path) -> float:
     """Rows/s of reading the Parquet file the way compress does, doing nothing with it."""
-    from embreduce.compress import DEFAULT_CHUNK_ROWS, open_source
+    from embreduce.compress import default_chunk_rows, open_source
 
     source = open_source(folder / "vectors.parquet")
     start = time.perf_counter()
-    for _vectors, _labels in source.chunks(DEFAULT_CHUNK_ROWS):
+    for _vectors, _labels in source.chunks(default_chunk_rows(source.dim)):
         pass
     return source.n_rows / (time.perf_counter() - start)
 

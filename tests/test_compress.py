@@ -273,6 +273,15 @@ def test_a_truncated_npy_is_an_error_naming_the_row(tmp_path, vectors, reducers,
     assert not (tmp_path / "out.npy").exists()
 
 
+def test_default_chunks_hold_a_fixed_number_of_bytes():
+    from embreduce.compress import default_chunk_rows
+
+    assert default_chunk_rows(384) == 16_384  # 24 MiB of float32
+    assert default_chunk_rows(2048) == 3_072
+    assert default_chunk_rows(4096) * 4096 * 4 == 24 << 20
+    assert default_chunk_rows(10**6) == 256  # never fewer rows than this
+
+
 def test_n_jobs_must_be_positive(tmp_path, vectors, reducers):
     np.save(tmp_path / "in.npy", vectors)
     with pytest.raises(InputError, match="n_jobs must be at least 1"):

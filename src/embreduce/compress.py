@@ -45,8 +45,15 @@ from embreduce.progress import progress_bar
 DTYPES = ("float32", "float16")
 """Output types :func:`compress` can write."""
 
-DEFAULT_CHUNK_ROWS = 16_384
-"""Rows per chunk: 24 MiB of 384-d float32, large enough for BLAS, small enough for flat memory."""
+CHUNK_BYTES = 24 << 20
+"""Input bytes per chunk (as float32) when ``chunk_rows`` is not given: 16,384 rows of 384-d
+vectors, 3,072 of 2048-d; large enough for BLAS, small enough for flat memory."""
+
+
+def default_chunk_rows(dim: int) -> int:
+    """Rows per chunk for ``dim``-dimensional vectors: :data:`CHUNK_BYTES` of float32."""
+    return max(256, CHUNK_BYTES // (4 * max(1, dim)))
+
 
 _INFO_KEY = b"embreduce"
 
@@ -827,7 +834,7 @@ def compress(
     dtype: str = "float32",
     normalize: bool = False,
     vector_column: str | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     n_jobs: int | None = None,
     show_progress: bool = False,
 ) -> CompressResult:
@@ -853,8 +860,9 @@ def compress(
     vector_column : str, optional
         The Parquet column that holds the vectors; default ``embedding``, else the first
         list column.
-    chunk_rows : int
-        Rows read, reduced and written at a time.
+    chunk_rows : int, optional
+        Rows read, reduced and written at a time; default :func:`default_chunk_rows` of the
+        input dimension (16,384 rows of 384-d vectors).
     n_jobs : int, optional
         Threads that read, reduce and write chunks at once; default every core. With more
         than one, BLAS is held to one thread per call in this process while compress runs.
@@ -881,7 +889,7 @@ def compress(
         raise InputError(
             f"cannot write vectors to '{output.name}': use one of {', '.join(VECTOR_SUFFIXES)}"
         )
-    if chunk_rows < 1:
+    if chunk_rows is not None and chunk_rows < 1:
         raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
@@ -892,6 +900,7 @@ def compress(
     start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)
+    chunk_rows = chunk_rows or default_chunk_rows(src.dim)
     if Path(source).resolve() == output.resolve():
         raise InputError(f"{output}: the output would overwrite the input")
     info = {**src.info, "reducer": model.describe()}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embreduce.compress import DEFAULT_CHUNK_ROWS, Compressor, compress, open_source
+from embreduce.compress import Compressor, compress, open_source
 from embreduce.exceptions import EmbreduceError, InputError
 from embreduce.io import atomic_directory
 from embreduce.progress import progress_bar
@@ -87,7 +87,11 @@ def _natural_key(path: Path) -> list[Any]:
 
 
 def _compress_partition(
-    source: str, output: str, compressor: Compressor, vector_column: str | None, chunk_rows: int
+    source: str,
+    output: str,
+    compressor: Compressor,
+    vector_column: str | None,
+    chunk_rows: int | None,
 ) -> int:
     """The task run on a worker: compress one file; returns its row count."""
     result = compress(
@@ -112,7 +116,7 @@ def compress_dataset(
     dtype: str = "float32",
     normalize: bool = False,
     vector_column: str | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     show_progress: bool = False,
 ) -> DatasetResult:
     """Compress every partition of a Parquet dataset folder with Dask.
@@ -186,7 +190,7 @@ def _run(
     tmp: Path,
     model: Compressor,
     vector_column: str | None,
-    chunk_rows: int,
+    chunk_rows: int | None,
     n_rows: dict[Path, int],
     show_progress: bool,
 ) -> None:
