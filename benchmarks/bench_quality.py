@@ -57,11 +57,9 @@ def word_vectors() -> np.ndarray:
 
 def word_frequencies() -> np.ndarray:
     """wordfreq's frequency of each of the top 20,480 words, in rank order."""
-    from wordfreq import word_frequency
+    from embreduce.embedding.corpora import top_words, word_frequencies
 
-    from embreduce.embedding.corpora import top_words
-
-    return np.array([word_frequency(w, "en") for w in top_words(N_WORDS)])
+    return word_frequencies(top_words(N_WORDS))
 
 
 def run(

@@ -241,3 +241,84 @@ def test_limit_on_a_large_eval_set_is_measured_on_its_sample(tmp_path, monkeypat
     )
     limit = next(r for r in result.rows if r["method"] == "limit")
     assert limit["n_pairs"] == 25 * 24 // 2
+
+
+FAST_ENCODER_STUDY = {"methods": ["pca", "encoder"], "dims": [4], "limit": False}
+
+
+def test_weights_train_the_encoders_and_are_noted_for_the_others(tmp_path):
+    vectors = low_rank_vectors()
+    weights = np.where(np.arange(len(vectors)) < 30, 10.0, 1.0)
+    plain = run_study(EmbeddingSet(vectors), tmp_path / "plain", show_progress=False,
+                      **FAST_ENCODER_STUDY)  # fmt: skip
+    weighted = run_study(EmbeddingSet(vectors), tmp_path / "weighted", sample_weight=weights,
+                         show_progress=False, **FAST_ENCODER_STUDY)  # fmt: skip
+    assert "sample weights used by encoder" in weighted.notes
+    assert "sample weights ignored by pca (its fit takes none)" in weighted.notes
+    config = json.loads((tmp_path / "weighted/models/encoder-4/config.json").read_text())
+    assert config["training"]["sample_weight"] is True
+    study = json.loads((tmp_path / "weighted/study.json").read_text())
+    assert study["settings"]["sample_weight"] is True
+
+    def eval_row(result, method):
+        return next(r for r in result.rows if r["method"] == method and r["split"] == "eval")
+
+    assert eval_row(weighted, "pca")["mse"] == eval_row(plain, "pca")["mse"]
+    assert eval_row(weighted, "encoder")["mse"] != eval_row(plain, "encoder")["mse"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (np.ones(5), r"expected one weight per vector \(120,\)"),
+        (np.r_[-1.0, np.ones(119)], "finite and non-negative"),
+        (np.r_[np.nan, np.ones(119)], "finite and non-negative"),
+    ],
+)
+def test_bad_weights_are_refused_before_any_work(tmp_path, weights, message):
+    with pytest.raises(InputError, match=message):
+        run_study(EmbeddingSet(low_rank_vectors()), tmp_path / "s", sample_weight=weights,
+                  show_progress=False, **FAST_ENCODER_STUDY)  # fmt: skip
+    assert not (tmp_path / "s").exists()
+
+
+def test_study_weights_from_word_frequency_or_a_column():
+    import pandas as pd
+
+    from embreduce.study import study_weights
+
+    data = EmbeddingSet(
+        low_rank_vectors(n=3),
+        texts=["the", "house", "xqzvbw"],
+        metadata=pd.DataFrame({"count": [3, 2, 1], "tag": ["a", "b", "c"]}),
+    )
+    freq = study_weights(data, "frequency")
+    assert freq[0] > freq[1] >= freq[2] > 0  # unknown words get the smallest known weight
+    assert study_weights(data, "column:count").tolist() == [3.0, 2.0, 1.0]
+    with pytest.raises(InputError, match="no metadata column 'n'.*columns: count, tag"):
+        study_weights(data, "column:n")
+    with pytest.raises(InputError, match="column:tag: the column holds str, not numbers"):
+        study_weights(data, "column:tag")
+    with pytest.raises(InputError, match="use frequency or column:NAME"):
+        study_weights(data, "zipf")
+    with pytest.raises(InputError, match="needs the texts"):
+        study_weights(EmbeddingSet(low_rank_vectors(n=3)), "frequency")
+
+
+def test_study_cli_weights_by_frequency(tmp_path):
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.embedding.corpora import top_words
+    from embreduce.io import save_vectors
+
+    save_vectors(tmp_path / "v.parquet", low_rank_vectors(), texts=top_words(120))
+    args = ["study", str(tmp_path / "v.parquet"), "--methods", "encoder", "--dims", "4"]
+    args += ["--quiet", "--no-limit", "--no-report"]
+    out = tmp_path / "study"
+    result = CliRunner().invoke(app, [*args, "--weights", "frequency", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "study.json").read_text())["settings"]["weights"] == "frequency"
+    result = CliRunner().invoke(app, [*args, "--weights", "zipf", "-o", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "use frequency or column:NAME" in result.output
+    assert not (tmp_path / "x").exists()

@@ -289,6 +289,14 @@ def study(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write report.html at the end.")
     ] = True,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="Train the encoders with a weight per vector: 'frequency' (each text's "
+            "wordfreq frequency) or 'column:NAME' (a numeric metadata column).",
+        ),
+    ] = None,
     words: WordsOpt = None,
     text_column: TextColumnOpt = None,
     model: ModelOpt = None,
@@ -311,10 +319,12 @@ def study(
     from embreduce.embedding import load_or_embed
     from embreduce.io import save_vectors
     from embreduce.metrics import base_distribution
-    from embreduce.study import run_study
+    from embreduce.study import check_weights_spec, run_study, study_weights
 
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     dim_list = _int_list(dims, "--dims")
+    if weights is not None:
+        check_weights_spec(weights)  # before any embedding
     if input_path is None and words is None:
         raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
 
@@ -349,7 +359,9 @@ def study(
         "input": str(input_path) if input_path else f"wordfreq top {words}",
         "eval": str(eval_path) if eval_path else None,
         "model": data.info.get("model"),
+        "weights": weights,
     }
+    sample_weight = study_weights(data, weights) if weights else None
     result = run_study(
         data,
         output,
@@ -363,6 +375,7 @@ def study(
         limit=limit,
         tolerance=tolerance,
         settings=settings,
+        sample_weight=sample_weight,
         show_progress=not quiet,
     )
     _print_study(result)

@@ -17,6 +17,7 @@ interrupted run keeps what it finished.
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import math
 import platform
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from embreduce.exceptions import EmbreduceError, InputError
 from embreduce.io import EmbeddingSet, atomic_write, write_json
@@ -203,6 +205,7 @@ def run_study(
     tolerance: float = 0.10,
     save_models: bool = True,
     settings: dict[str, Any] | None = None,
+    sample_weight: ArrayLike | None = None,
     show_progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> StudyResult:
@@ -238,6 +241,11 @@ def run_study(
         Save each fitted reducer that can be saved.
     settings : dict, optional
         Extra settings recorded in ``study.json`` (input path, model...).
+    sample_weight : array-like of shape (len(data),), optional
+        A non-negative weight per row of ``data`` (see :func:`study_weights`). Reducers
+        whose ``fit`` takes ``sample_weight`` (the encoders) train on the training rows'
+        weights; the others ignore them, and a note says which did what. The evaluation
+        stays over all pairs, unweighted.
     show_progress : bool
         Draw a progress bar over the grid.
     on_row : callable, optional
@@ -270,10 +278,22 @@ def run_study(
             )
         if len(evaluation) < 2:
             raise InputError("the eval set needs at least 2 vectors")
+        train_idx = np.arange(len(vectors))
     else:
         train_idx, eval_idx = split_holdout(len(vectors), holdout, seed)
         train, evaluation = vectors[train_idx], vectors[eval_idx]
     splits = {"train": train, "eval": evaluation}
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (len(vectors),):
+            raise InputError(
+                f"sample_weight has shape {weights.shape}; expected one weight per vector "
+                f"({len(vectors)},)"
+            )
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise InputError("sample_weight must be finite and non-negative")
+        weights = weights[train_idx]
     for split, X in splits.items():
         if len(X) <= 2 * k:
             raise InputError(
@@ -304,6 +324,7 @@ def run_study(
             "max_pairs": max_pairs,
             "k": k,
             "tolerance": tolerance,
+            "sample_weight": weights is not None,
         },
         "data": {
             "n": len(train) + (len(evaluation) if eval_data is None else 0),
@@ -355,6 +376,7 @@ def run_study(
                         k,
                         save_models,
                         notes,
+                        weights,
                     ):
                         finish(row)
                 bar.advance(1)
@@ -386,6 +408,7 @@ def _study_cell(
     k: int,
     save_models: bool,
     notes: list[str],
+    weights: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Fit one reducer and measure it on both splits; a failure becomes a note."""
     from embreduce.reducers import make_reducer, save_reducer, supports_transform
@@ -396,8 +419,15 @@ def _study_cell(
     try:
         reducer = make_reducer(method, dim, random_state=seed)
         start = time.perf_counter()
-        reduced_train = reducer.fit_transform(splits["train"])
-        fit_seconds = time.perf_counter() - start
+        if weights is not None and _takes_sample_weight(reducer):
+            reducer.fit(splits["train"], sample_weight=weights)
+            fit_seconds = time.perf_counter() - start
+            reduced_train = reducer.transform(splits["train"])
+        else:
+            reduced_train = reducer.fit_transform(splits["train"])
+            fit_seconds = time.perf_counter() - start
+        if weights is not None:
+            _note_weights(notes, method, _takes_sample_weight(reducer))
         start = time.perf_counter()
         reduced_eval = reducer.transform(splits["eval"])
         transform_seconds = time.perf_counter() - start
@@ -436,6 +466,83 @@ def _study_cell(
             )
         )
     return rows
+
+
+def _takes_sample_weight(reducer: Any) -> bool:
+    return "sample_weight" in inspect.signature(reducer.fit).parameters
+
+
+def _note_weights(notes: list[str], method: str, used: bool) -> None:
+    note = f"sample weights {'used' if used else 'ignored'} by {method}" + (
+        "" if used else " (its fit takes none)"
+    )
+    if note not in notes:
+        notes.append(note)
+
+
+def study_weights(data: EmbeddingSet, spec: str) -> np.ndarray:
+    """One training weight per vector of ``data``, as ``spec`` says.
+
+    Parameters
+    ----------
+    data : EmbeddingSet
+        The study's vectors, with their texts and metadata.
+    spec : str
+        ``"frequency"``: each text's wordfreq frequency in English, so that frequent words
+        count as often as they occur in running text (see
+        :func:`embreduce.embedding.corpora.word_frequencies`). ``"column:NAME"``: the
+        numeric metadata column ``NAME``.
+
+    Returns
+    -------
+    ndarray of shape (len(data),)
+
+    Raises
+    ------
+    InputError
+        An unknown spec, ``frequency`` without texts, a missing or non-numeric column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> words = EmbeddingSet(np.eye(3, dtype=np.float32), texts=["the", "of", "zebra"])
+    >>> w = study_weights(words, "frequency")
+    >>> bool(w[0] > w[2])
+    True
+    """
+    if spec == "frequency":
+        from embreduce.embedding.corpora import word_frequencies
+
+        if data.texts is None:
+            raise InputError(
+                "--weights frequency needs the texts: use --words N, a text file, or vectors "
+                "saved with their texts"
+            )
+        return word_frequencies(list(data.texts))
+    if spec.startswith("column:"):
+        name = spec[len("column:") :]
+        if data.metadata is None or name not in data.metadata.columns:
+            have = [] if data.metadata is None else list(data.metadata.columns)
+            raise InputError(
+                f"--weights {spec}: no metadata column '{name}' "
+                f"(columns: {', '.join(map(str, have)) or 'none'})"
+            )
+        import pandas as pd
+
+        values = data.metadata[name]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise InputError(f"--weights {spec}: the column holds {values.dtype}, not numbers")
+        return values.to_numpy(dtype=np.float64)
+    raise InputError(f"unknown --weights '{spec}': {WEIGHTS_HELP}")
+
+
+WEIGHTS_HELP = "use frequency or column:NAME"
+
+
+def check_weights_spec(spec: str) -> None:
+    """Raise :class:`InputError` unless ``spec`` is one :func:`study_weights` knows."""
+    if spec != "frequency" and not (spec.startswith("column:") and len(spec) > len("column:")):
+        raise InputError(f"unknown --weights '{spec}': {WEIGHTS_HELP}")
 
 
 def load_study(study_dir: str | Path) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""Built-in corpora: the most frequent English words."""
+"""Built-in corpora: the most frequent English words, and word frequencies."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from embreduce.exceptions import InputError
 
@@ -28,3 +30,43 @@ def top_words(n: int, *, lang: str = "en") -> list[str]:
     if len(words) < n:
         raise InputError(f"wordfreq knows only {len(words)} words for '{lang}', asked for {n}")
     return words
+
+
+def word_frequencies(texts: list[str], *, lang: str = "en") -> np.ndarray:
+    """Return each text's frequency in running text, from the ``wordfreq`` package.
+
+    A text of several words gets wordfreq's estimate for the phrase. Texts wordfreq does
+    not know (frequency 0) get the smallest frequency of the known ones, so that every
+    text keeps some weight when the frequencies are used as sample weights.
+
+    Parameters
+    ----------
+    texts : list of str
+        Words or short phrases.
+    lang : str
+        A language code that wordfreq knows.
+
+    Returns
+    -------
+    ndarray of shape (len(texts),)
+        Positive frequencies (share of all words), float64.
+
+    Raises
+    ------
+    InputError
+        When wordfreq knows none of the texts.
+
+    Examples
+    --------
+    >>> f = word_frequencies(["the", "cat", "qwxzvbn"])
+    >>> bool(f[0] > f[1] > 0 and f[2] == f.min())
+    True
+    """
+    from wordfreq import word_frequency
+
+    freq = np.array([word_frequency(t, lang) for t in texts], dtype=np.float64)
+    known = freq > 0
+    if not known.any():
+        raise InputError(f"wordfreq knows none of the {len(texts)} texts in '{lang}'")
+    freq[~known] = freq[known].min()
+    return freq
