@@ -319,6 +319,10 @@ def test_study_cli_weights_by_frequency(tmp_path):
     result = CliRunner().invoke(app, [*args, "--weights", "frequency", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "study.json").read_text())["settings"]["weights"] == "frequency"
+    from embreduce.report import write_report
+
+    page = write_report(out).read_text(encoding="utf-8")
+    assert "training weights</dt><dd>frequency (the encoders; baselines take none)" in page
     result = CliRunner().invoke(app, [*args, "--weights", "zipf", "-o", str(tmp_path / "x")])
     assert result.exit_code == 1 and "use frequency or column:NAME" in result.output
     assert not (tmp_path / "x").exists()

@@ -332,6 +332,9 @@ def metadata_items(study: Study) -> list[tuple[str, str]]:
     if settings.get("dims"):
         add("dimensions", ", ".join(map(str, settings["dims"])))
     add("seed", settings.get("seed"))
+    if settings.get("weights") or settings.get("sample_weight"):
+        given = settings.get("weights") or "a weight per vector"
+        add("training weights", f"{given} (the encoders; baselines take none)")
     add("k (recall, trustworthiness)", settings.get("k"))
     add("max pairs", settings.get("max_pairs"))
     if study.meta.get("elapsed_seconds") is not None:
