@@ -930,6 +930,7 @@ def compress(
             with contextlib.suppress(Exception):  # already failing: keep the first error
                 writer.close()
             src.close()
+            vars(_local).clear()  # this thread's reused buffers (the workers' die with them)
     return CompressResult(
         output, src.n_rows, model.n_features_in, model.n_components, time.perf_counter() - start
     )
