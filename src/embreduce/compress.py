@@ -269,16 +269,21 @@ class _ParquetSource(_Source):
     _files: list[Any] = field(default_factory=list, repr=False)
 
     def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         # Without pre-buffering, pyarrow reads a column chunk a few MiB at a time instead of
         # whole (a row group of embed's output can hold a million rows).
         with pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 22) as pf:
             for batch in pf.iter_batches(batch_size=chunk_rows):
-                table = pa.Table.from_batches([batch])
-                vectors = arrow_to_vectors(table.column(self.vector_column))
-                yield vectors, table.drop_columns([self.vector_column])
+                yield self._split(batch)
+
+    def _split(self, batch: Any) -> tuple[NDArray[Any], Any]:
+        """A record batch as ``(vectors, the other columns)``."""
+        import pyarrow as pa
+
+        table = pa.Table.from_batches([batch])
+        vectors = arrow_to_vectors(table.column(self.vector_column))
+        return vectors, table.drop_columns([self.vector_column])
 
     def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
         # Row groups are the units Parquet can decode apart: the worker threads decode them
@@ -293,7 +298,6 @@ class _ParquetSource(_Source):
     def read_span(
         self, start: int, rows: int, chunk_rows: int
     ) -> Iterator[tuple[NDArray[Any], Any]]:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         pf = getattr(self._local, "file", None)
@@ -303,9 +307,7 @@ class _ParquetSource(_Source):
                 self._files.append(pf)
         group = [self._group_at[start]]
         for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=group):
-            table = pa.Table.from_batches([batch])
-            vectors = arrow_to_vectors(table.column(self.vector_column))
-            yield vectors, table.drop_columns([self.vector_column])
+            yield self._split(batch)
 
     def close(self) -> None:
         with self._lock:
@@ -320,8 +322,8 @@ class _NpySource(_Source):
     member: str | None = None  # the array's name inside an .npz
     dtype: Any = np.float32
     labels: Any = None  # texts and metadata of an .npz, as a pyarrow Table
+    data_offset: int = 0  # where the rows start in a plain .npy
     _fd: int | None = field(default=None, repr=False)
-    _data_offset: int = field(default=0, repr=False)
 
     def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
         with ExitStack() as stack:
@@ -343,9 +345,6 @@ class _NpySource(_Source):
     def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
         if self.member is not None:  # a member of a zip reads in order only
             return None
-        with open(self.path, "rb") as fh:
-            _read_npy_header(fh, self.path.name)
-            self._data_offset = fh.tell()
         self._fd = os.open(self.path, os.O_RDONLY)
         return [
             (start, min(chunk_rows, self.n_rows - start))
@@ -361,7 +360,7 @@ class _NpySource(_Source):
         if buffer is None or buffer.shape != (chunk_rows, self.dim) or buffer.dtype != self.dtype:
             buffer = _local.read = np.empty((chunk_rows, self.dim), dtype=self.dtype)
         out = buffer[:rows]
-        offset = self._data_offset + start * self.dim * out.itemsize
+        offset = self.data_offset + start * self.dim * out.itemsize
         _pread_into(self._fd, memoryview(out).cast("B"), offset, self.path.name, start + rows)
         yield out, None
 
@@ -407,7 +406,8 @@ def open_source(path: str | os.PathLike[str], *, vector_column: str | None = Non
     if suffix == ".npy":
         with open(path, "rb") as fh:
             shape, fortran, dtype = _read_npy_header(fh, path.name)
-        return _npy_source(path, shape, fortran, dtype)
+            data_offset = fh.tell()
+        return _npy_source(path, shape, fortran, dtype, data_offset=data_offset)
     if suffix == ".npz":
         return _open_npz(path)
     data = load_vectors(path)  # CSV/TSV: small by nature, read whole
