@@ -419,7 +419,8 @@ def _study_cell(
     try:
         reducer = make_reducer(method, dim, random_state=seed)
         start = time.perf_counter()
-        if weights is not None and _takes_sample_weight(reducer):
+        weighted = weights is not None and _takes_sample_weight(reducer)
+        if weighted:
             reducer.fit(splits["train"], sample_weight=weights)
             fit_seconds = time.perf_counter() - start
             reduced_train = reducer.transform(splits["train"])
@@ -427,7 +428,7 @@ def _study_cell(
             reduced_train = reducer.fit_transform(splits["train"])
             fit_seconds = time.perf_counter() - start
         if weights is not None:
-            _note_weights(notes, method, _takes_sample_weight(reducer))
+            _note_weights(notes, method, weighted)
         start = time.perf_counter()
         reduced_eval = reducer.transform(splits["eval"])
         transform_seconds = time.perf_counter() - start
@@ -510,6 +511,7 @@ def study_weights(data: EmbeddingSet, spec: str) -> np.ndarray:
     >>> bool(w[0] > w[2])
     True
     """
+    check_weights_spec(spec)
     if spec == "frequency":
         from embreduce.embedding.corpora import word_frequencies
 
@@ -519,30 +521,25 @@ def study_weights(data: EmbeddingSet, spec: str) -> np.ndarray:
                 "saved with their texts"
             )
         return word_frequencies(list(data.texts))
-    if spec.startswith("column:"):
-        name = spec[len("column:") :]
-        if data.metadata is None or name not in data.metadata.columns:
-            have = [] if data.metadata is None else list(data.metadata.columns)
-            raise InputError(
-                f"--weights {spec}: no metadata column '{name}' "
-                f"(columns: {', '.join(map(str, have)) or 'none'})"
-            )
-        import pandas as pd
+    import pandas as pd
 
-        values = data.metadata[name]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            raise InputError(f"--weights {spec}: the column holds {values.dtype}, not numbers")
-        return values.to_numpy(dtype=np.float64)
-    raise InputError(f"unknown --weights '{spec}': {WEIGHTS_HELP}")
-
-
-WEIGHTS_HELP = "use frequency or column:NAME"
+    name = spec[len("column:") :]
+    if data.metadata is None or name not in data.metadata.columns:
+        have = [] if data.metadata is None else list(data.metadata.columns)
+        raise InputError(
+            f"--weights {spec}: no metadata column '{name}' "
+            f"(columns: {', '.join(map(str, have)) or 'none'})"
+        )
+    values = data.metadata[name]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise InputError(f"--weights {spec}: the column holds {values.dtype}, not numbers")
+    return values.to_numpy(dtype=np.float64)
 
 
 def check_weights_spec(spec: str) -> None:
     """Raise :class:`InputError` unless ``spec`` is one :func:`study_weights` knows."""
     if spec != "frequency" and not (spec.startswith("column:") and len(spec) > len("column:")):
-        raise InputError(f"unknown --weights '{spec}': {WEIGHTS_HELP}")
+        raise InputError(f"unknown --weights '{spec}': use frequency or column:NAME")
 
 
 def load_study(study_dir: str | Path) -> dict[str, Any]:
