@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from embreduce.cli import app
 from embreduce.compress import Compressor, compress
-from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.exceptions import InputError, ModelNotFoundError, OutputError, ParameterError
 from embreduce.io import load_vectors, save_vectors
 from embreduce.reducers import make_reducer, save_reducer
 
@@ -154,7 +154,7 @@ def test_nan_names_the_global_row_and_leaves_no_output(tmp_path, vectors, reduce
     out = tmp_path / "out.parquet"
     out.write_text("previous")  # an existing output must survive a failed run
     with pytest.raises(InputError, match=rf"in{suffix}: row 97 contains NaN"):
-        compress(source, reducers["pca"][1], out, chunk_rows=32, n_jobs=n_jobs)
+        compress(source, reducers["pca"][1], out, chunk_rows=32, n_jobs=n_jobs, overwrite=True)
     assert out.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, "out.parquet"])
 
@@ -173,14 +173,17 @@ def test_missing_or_unreadable_model_folder(tmp_path, vectors):
 
 def test_bad_output_suffix_and_overwriting_the_input(tmp_path, vectors, reducers):
     np.save(tmp_path / "in.npy", vectors)
-    with pytest.raises(InputError, match="use one of"):
+    with pytest.raises(ParameterError, match="'out.csv': the output must end in .npy"):
         compress(tmp_path / "in.npy", reducers["pca"][1], tmp_path / "out.csv")
     with pytest.raises(InputError, match="is a folder; use --engine dask"):
         compress(tmp_path, reducers["pca"][1], tmp_path / "out.npy")
     with pytest.raises(InputError, match="no such file"):
         compress(tmp_path / "missing.npy", reducers["pca"][1], tmp_path / "out.npy")
-    with pytest.raises(InputError, match="overwrite the input"):
-        compress(tmp_path / "in.npy", reducers["pca"][1], tmp_path / "in.npy")
+    for overwrite in (False, True):
+        with pytest.raises(OutputError, match=r"in.npy: is an input of this run"):
+            compress(
+                tmp_path / "in.npy", reducers["pca"][1], tmp_path / "in.npy", overwrite=overwrite
+            )
     np.testing.assert_array_equal(np.load(tmp_path / "in.npy"), vectors)
 
 
@@ -253,7 +256,7 @@ def test_worker_threads_give_the_one_thread_result_in_order(
         results = []
         for n_jobs in [1, 2]:
             out = tmp_path / f"{n_jobs}-{target}"
-            compress(tmp_path / source, model, out, chunk_rows=8, n_jobs=n_jobs)
+            compress(tmp_path / source, model, out, chunk_rows=8, n_jobs=n_jobs, overwrite=True)
             results.append(load_vectors(out))
         one, two = results
         np.testing.assert_allclose(two.vectors, one.vectors, rtol=1e-6, atol=1e-7)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, OutputError
 from embreduce.io import (
     EmbeddingSet,
     atomic_directory,
@@ -188,21 +188,22 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
-def test_atomic_directory_replaces_whole_folders(tmp_path):
+def test_atomic_directory_keeps_the_old_folder_on_failure(tmp_path):
     target = tmp_path / "model"
     with atomic_directory(target) as tmp:
         (tmp / "a.json").write_text("1")
-    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
-        (tmp / "b.json").write_text("2")
+    with pytest.raises(RuntimeError), atomic_directory(target, overwrite=True) as tmp:
+        (tmp / "a.json").write_text("2")
         raise RuntimeError("boom")
     assert [p.name for p in target.iterdir()] == ["a.json"]
+    assert (target / "a.json").read_text() == "1"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
 def test_save_refuses_nan_and_unknown_suffix(tmp_path):
     with pytest.raises(InputError, match="NaN"):
         save_vectors(tmp_path / "v.npy", np.array([[np.nan, 1.0]]))
-    with pytest.raises(InputError, match="cannot write"):
+    with pytest.raises(ParameterError, match="cannot write .v.txt.: the output must end in .npy"):
         save_vectors(tmp_path / "v.txt", np.ones((2, 2)))
     assert list(tmp_path.iterdir()) == []
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
-from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.exceptions import InputError, ModelNotFoundError, OutputError
 from embreduce.reducers import (
     REDUCERS,
     NoTransformError,
@@ -121,12 +122,30 @@ def test_save_load_round_trip_is_identical(name, X, tmp_path):
     np.testing.assert_array_equal(back.transform(X), reducer.transform(X))
 
 
-def test_save_replaces_an_existing_folder_atomically(X, tmp_path):
+def test_save_replaces_an_existing_model_only_with_overwrite(X, tmp_path):
     target = tmp_path / "model"
     save_reducer(fitted("svd", X, k=2), target)
-    save_reducer(fitted("svd", X, k=3), target)
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not empty"):
+        save_reducer(fitted("svd", X, k=3), target)
+    assert load_reducer(target).transform(X).shape == (120, 2)
+    save_reducer(fitted("svd", X, k=3), target, overwrite=True)
     assert load_reducer(target).transform(X).shape == (120, 3)
+    assert (target / "notes.txt").read_text() == "mine"  # not ours: left alone
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temp folders left
+
+
+def test_saved_files_get_the_usual_mode(X, tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = save_reducer(fitted("svd", X, k=2), tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {
+        "config.json": 0o644,
+        "model.safetensors": 0o644,
+    }
+    assert out.stat().st_mode & 0o777 == 0o755
 
 
 def test_save_refuses_a_mismatched_method(X, tmp_path):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from embreduce import __version__
-from embreduce.exceptions import EmbreduceError
+from embreduce.exceptions import EmbreduceError, ParameterError
 
 app = typer.Typer(
     help="See and shrink text embeddings while keeping their cosine similarities.",
@@ -52,20 +55,39 @@ def _main(
     # Quiet the libraries' own bars and warnings; ours are drawn with Rich.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not debug:  # numpy's overflow/divide notes are not for users; errors say what is wrong
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM ends a run like Ctrl-C: temporary files are removed on the way out.
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def user_errors(func: F) -> F:
-    """Print :class:`EmbreduceError` (and Ctrl-C) as one line and exit 1, unless --debug."""
+    """Print :class:`EmbreduceError`, file-system errors (and Ctrl-C) as one line and exit 1
+    (2 for a :class:`ParameterError`), unless --debug."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from embreduce.outputs import describe_os_error
+
         try:
             return func(*args, **kwargs)
-        except EmbreduceError as exc:
+        except (EmbreduceError, OSError) as exc:
             if _state["debug"]:
                 raise
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            text = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+            err_console.print(
+                f"[bold red]Error:[/] {_one_line(text)}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(2 if isinstance(exc, ParameterError) else 1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]Interrupted.[/]")
             raise typer.Exit(130) from None
@@ -108,6 +130,14 @@ WordsOpt = Annotated[
     typer.Option("--words", help="Use the N most frequent English words (wordfreq) as input."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing output file, or write into a non-empty output folder "
+        "(only the files this command writes are replaced; inputs never are).",
+    ),
+]
 
 
 def _embedder(model, backend, device, dtype, pooling, layer):  # noqa: ANN001, ANN202
@@ -155,6 +185,7 @@ def embed(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
     normalize: NormalizeOpt = False,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Embed texts and write the vectors, with a summary of their cosine similarities.
@@ -171,26 +202,23 @@ def embed(
     from embreduce.embedding import embed_items, text_items
     from embreduce.io import VECTOR_SUFFIXES, save_vectors
     from embreduce.metrics import base_distribution
+    from embreduce.outputs import check_output_file
 
-    if output.suffix.lower() not in VECTOR_SUFFIXES:
-        raise typer.BadParameter(
-            f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
-            param_hint="--output",
-        )
-    if (input_path is None) == (words is None):
-        raise typer.BadParameter("give either an INPUT file or --words N, not both")
+    # before minutes of embedding: the output must be writable and not an input
+    check_output_file(output, suffixes=VECTOR_SUFFIXES, inputs=[input_path], overwrite=overwrite)
     items = text_items(input_path, words=words, text_column=text_column)
     embedder = _embedder(model, backend, device, dtype, pooling, layer)
     data = embed_items(
         items, embedder, batch_size=batch_size, normalize=normalize, show_progress=not quiet
     )
-    save_vectors(output, data)
+    save_vectors(output, data, overwrite=overwrite)
     console.print(
         f"Embedded [bold]{len(data):,}[/] texts with {data.info['model']} "
         f"-> [bold]{data.dim}[/] dims in {data.info['seconds']:.1f} s; "
         f"{items.n_blank} blank line(s) dropped. Wrote {output}"
     )
-    _print_distribution("Pairwise cosine similarity", base_distribution(data.vectors))
+    if len(data) > 1:
+        _print_distribution("Pairwise cosine similarity", base_distribution(data.vectors))
 
 
 def _int_list(value: str, option: str) -> list[int]:

@@ -36,11 +36,15 @@ from embreduce.io import (
     atomic_write,
     find_vector_column,
     load_vectors,
+    npz_labels,
     parquet_info,
+    read_parquet_schema,
     vector_field,
     vectors_to_arrow,
 )
+from embreduce.outputs import check_output_file
 from embreduce.progress import progress_bar
+from embreduce.validation import bad_row_message, check_real_dtype
 
 DTYPES = ("float32", "float16")
 """Output types :func:`compress` can write."""
@@ -176,21 +180,23 @@ class Compressor:
         InputError
             A row with NaN or infinite values, named by its row number in the whole input.
         """
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise InputError(f"expected a 2-D array (rows x dims), got shape {X.shape}")
-        self.check_dim(X.shape[1], "vectors")
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        _check_finite(X, offset)
+        original = np.asarray(X)
+        if original.ndim != 2:
+            raise InputError(f"expected a 2-D array (rows x dims), got shape {original.shape}")
+        self.check_dim(original.shape[1], "vectors")
+        X = np.ascontiguousarray(original, dtype=np.float32)
+        _check_finite(X, offset, original)
         if self.weights is not None:
             out = np.matmul(X, self.weights, out=None if out is None else out[: len(X)])
             out += self.bias
         else:
             out = np.asarray(self.reducer.transform(X), dtype=np.float32)
         if self.normalize:
-            norms = np.linalg.norm(out, axis=1, keepdims=True)
-            np.divide(out, norms, out=out, where=norms > 0)
-        return out if self.dtype == "float32" else out.astype(self.dtype)
+            _normalize_rows(out)
+        if self.dtype != "float32":
+            out = out.astype(self.dtype)
+        _check_finite(out, offset, None, what=f"its compressed {self.dtype} vector")
+        return out
 
     def describe(self) -> dict[str, Any]:
         """Provenance written with the compressed vectors."""
@@ -211,16 +217,41 @@ def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
         return {}
 
 
-def _check_finite(X: NDArray[np.float32], offset: int) -> None:
+def _check_finite(
+    X: NDArray[np.floating],
+    offset: int,
+    original: NDArray[Any] | None,
+    what: str | None = None,
+) -> None:
+    """Raise :class:`InputError` naming the first row of ``X`` that is not finite.
+
+    ``original`` is the chunk as read (its values may be finite and still overflow
+    float32); ``what`` names the checked vector when it is not the input's.
+    """
     # One sum is much cheaper than isfinite over every value, and NaN/inf always reach it;
     # a sum that overflows sends us to the exact check, which then finds nothing.
-    if np.isfinite(X.sum(dtype=np.float32)):
+    if np.isfinite(X.sum(dtype=X.dtype)):
         return
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise InputError(
-            f"row {offset + int(np.flatnonzero(bad)[0])} contains NaN or infinite values"
-        )
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if not len(bad):
+        return
+    row = int(bad[0])
+    if what is not None:
+        raise InputError(f"row {offset + row}: {what} overflows (values too large)")
+    message = bad_row_message(original, row)
+    raise InputError(message.replace(f"row {row}", f"row {offset + row}", 1))
+
+
+def _normalize_rows(out: NDArray[np.float32]) -> None:
+    """Scale each row to unit length in place; all-zero rows stay zero.
+
+    The squared norms are summed in float64, so rows of large values (1e20 and up) do not
+    overflow to an infinite norm and come out as zeros.
+    """
+    squares = np.einsum("ij,ij->i", out, out, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        scale = np.where(squares > 0, 1.0 / np.sqrt(squares), 0.0)
+    np.multiply(out, scale[:, None], out=out, casting="same_kind")
 
 
 # --------------------------------------------------------------------------- reading
@@ -418,11 +449,8 @@ def _open_parquet(path: Path, vector_column: str | None) -> _Source:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        schema = pq.read_schema(path)
-        metadata = pq.read_metadata(path)
-    except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
+    schema = read_parquet_schema(path)
+    metadata = pq.read_metadata(path)
     n_rows = metadata.num_rows
     vcol = find_vector_column(schema, vector_column)
     if vcol is None:
@@ -445,8 +473,7 @@ def _open_parquet(path: Path, vector_column: str | None) -> _Source:
 def _npy_source(path: Path, shape: tuple, fortran: bool, dtype: np.dtype, **kw: Any) -> _Source:
     if len(shape) != 2:
         raise InputError(f"{path.name}: expected a 2-D array (rows x dims), got shape {shape}")
-    if not np.issubdtype(dtype, np.number) or dtype.hasobject:
-        raise InputError(f"{path.name}: expected numbers, got values of type {dtype}")
+    check_real_dtype(dtype, path.name)
     if shape[0] == 0 or shape[1] == 0:
         raise InputError(f"{path.name}: the array is empty (shape {shape})")
     if fortran:  # rows are not contiguous on disk; rare, so read it whole
@@ -473,23 +500,21 @@ def _open_npz(path: Path) -> _Source:
                 f"{path.name}: no array named 'vectors' (arrays: {', '.join(headers)})"
             )
         key = two_d[0]
-    labels, info = _npz_labels(path, [k for k in headers if k != key])
+    shape = headers[key][0]
+    n_rows = int(shape[0]) if len(shape) == 2 else 0  # _npy_source refuses other shapes
+    labels, info = _npz_labels(path, [k for k in headers if k != key], n_rows)
     return _npy_source(path, *headers[key], member=f"{key}.npy", labels=labels, info=info)
 
 
-def _npz_labels(path: Path, keys: list[str]) -> tuple[Any, dict[str, Any]]:
+def _npz_labels(path: Path, keys: list[str], n_rows: int) -> tuple[Any, dict[str, Any]]:
     import pyarrow as pa
 
-    columns: dict[str, Any] = {}
-    info: dict[str, Any] = {}
     with np.load(path, allow_pickle=False) as npz:
-        for key in keys:
-            if key == "texts":
-                columns[TEXT_COLUMN] = pa.array(npz[key].tolist(), type=pa.string())
-            elif key.startswith("meta_"):
-                columns[key[len("meta_") :]] = pa.array(npz[key])
-            elif key == "info":
-                info = json.loads(str(npz[key]))
+        texts, meta, info = npz_labels(npz, keys, n_rows, path.name)
+    columns: dict[str, Any] = {}
+    if texts is not None:
+        columns[TEXT_COLUMN] = pa.array(texts, type=pa.string())
+    columns.update({name: pa.array(values) for name, values in meta.items()})
     return (pa.table(columns) if columns else None), info
 
 
@@ -837,6 +862,7 @@ def compress(
     chunk_rows: int | None = None,
     n_jobs: int | None = None,
     show_progress: bool = False,
+    overwrite: bool = False,
 ) -> CompressResult:
     """Compress the vectors of a file with a saved reducer, streaming, in flat memory.
 
@@ -870,6 +896,8 @@ def compress(
         overlapped by two helper threads.
     show_progress : bool
         Draw a progress bar with rows/s and the ETA on stderr.
+    overwrite : bool
+        Replace an existing file at ``output`` (never the input).
 
     Returns
     -------
@@ -879,16 +907,18 @@ def compress(
     ------
     InputError
         An input whose dimension is not the reducer's (checked before any work), NaN or
-        infinite values (the message names the row), an unknown output suffix.
+        infinite values (the message names the row).
+    OutputError
+        An unknown output suffix, an output that is the input or an existing file
+        (without ``overwrite``), a folder that cannot be written (checked before any work).
     ModelNotFoundError
         A reducer folder that is missing or cannot be read.
     """
-    output = Path(output)
+    model_dir = None if isinstance(model, Compressor) else model
+    output = check_output_file(
+        output, suffixes=VECTOR_SUFFIXES, inputs=[source, model_dir], overwrite=overwrite
+    )
     suffix = output.suffix.lower()
-    if suffix not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"cannot write vectors to '{output.name}': use one of {', '.join(VECTOR_SUFFIXES)}"
-        )
     if chunk_rows is not None and chunk_rows < 1:
         raise InputError(f"chunk_rows must be at least 1, got {chunk_rows}")
     if n_jobs is None:
@@ -901,8 +931,6 @@ def compress(
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)
     chunk_rows = chunk_rows or default_chunk_rows(src.dim)
-    if Path(source).resolve() == output.resolve():
-        raise InputError(f"{output}: the output would overwrite the input")
     info = {**src.info, "reducer": model.describe()}
     with (
         atomic_write(output) as tmp,

@@ -14,3 +14,15 @@ class InputError(EmbreduceError, ValueError):
 
 class ModelNotFoundError(EmbreduceError):
     """An embedding model or a saved reducer could not be found or read."""
+
+
+class OutputError(EmbreduceError):
+    """An output that cannot be written: it would replace an input or a file the run did
+    not make, its suffix is wrong, or its folder cannot be written."""
+
+
+class ParameterError(InputError):
+    """A parameter value that is not allowed (a bad usage rather than bad data).
+
+    The command-line interface prints its message as one line and exits with code 2.
+    """

@@ -7,12 +7,8 @@ for inputs that hold texts to embed, a :class:`TextItems`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
+from embreduce.outputs import (  # noqa: F401  (atomic_* re-exported)
+    atomic_directory,
+    atomic_write,
+    check_output_file,
+)
 from embreduce.validation import check_vectors
 
 VECTOR_SUFFIXES = (".npy", ".npz", ".parquet")
@@ -96,66 +97,6 @@ class TextItems:
 # --------------------------------------------------------------------------- atomic writes
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
-
-    The temporary name keeps the suffix, so writers that look at it still work. On any
-    error the temporary file is removed and ``path`` is left as it was.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> with atomic_write(target) as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> target.read_text()
-    'hello'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; it replaces ``path`` only on success.
-
-    Used to save models (a JSON config plus a safetensors file) so that a reader never
-    sees a folder with one file and not the other.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
     with atomic_write(path) as tmp:
@@ -183,6 +124,7 @@ def save_vectors(
     texts: list[str] | None = None,
     metadata: pd.DataFrame | None = None,
     info: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write vectors (and texts and metadata where the format holds them), atomically.
 
@@ -199,20 +141,24 @@ def save_vectors(
         The vectors, or a set that already carries texts and metadata.
     texts, metadata, info
         Used when ``data`` is a bare array.
+    overwrite : bool
+        Replace an existing file at ``path`` (see :mod:`embreduce.outputs`).
 
     Returns
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    OutputError
+        A suffix other than ``.npy``, ``.npz``, ``.parquet``; an existing file without
+        ``overwrite``; a folder that cannot be written.
     """
+    path = check_output_file(path, suffixes=VECTOR_SUFFIXES, overwrite=overwrite)
     if not isinstance(data, EmbeddingSet):
         data = EmbeddingSet(check_vectors(data), texts, metadata, dict(info or {}))
-    path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"cannot write vectors to '{path.name}': use one of {', '.join(VECTOR_SUFFIXES)}"
-        )
     with atomic_write(path) as tmp:
         if suffix == ".npy":
             np.save(tmp, data.vectors, allow_pickle=False)
@@ -223,10 +169,25 @@ def save_vectors(
     return path
 
 
+def npz_text_array(texts: list[str], name: str = "texts") -> NDArray[np.str_]:
+    """``texts`` as a numpy string array, which is how ``.npz`` holds them without pickle.
+
+    Numpy's strings cannot end in NUL characters (it strips them), so such a text is
+    refused rather than changed.
+    """
+    for i, text in enumerate(texts):
+        if text.endswith("\0"):
+            raise InputError(
+                f"{name}: text {i} ends in a NUL character, which .npz cannot keep; "
+                "write .parquet instead"
+            )
+    return np.asarray(texts, dtype=np.str_)
+
+
 def _save_npz(tmp: Path, data: EmbeddingSet) -> None:
     arrays: dict[str, np.ndarray] = {"vectors": data.vectors}
     if data.texts is not None:
-        arrays["texts"] = np.asarray(data.texts, dtype=np.str_)
+        arrays["texts"] = npz_text_array(data.texts)
     if data.metadata is not None:
         for col in data.metadata.columns:
             values = data.metadata[col].to_numpy()
@@ -398,20 +359,82 @@ def _load_npz(path: Path) -> EmbeddingSet:
     try:
         with np.load(path, allow_pickle=False) as npz:
             files = dict(npz.items())
-    except ValueError as exc:
-        raise InputError(f"{path.name}: cannot read without pickle ({exc})") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path.name}: not an .npz readable without pickle ({exc})") from None
     if "vectors" in files:
-        vectors = files["vectors"]
+        key = "vectors"
     else:
         arrays = [k for k, v in files.items() if getattr(v, "ndim", 0) == 2]
         if len(arrays) != 1:
             raise InputError(f"{path.name}: no array named 'vectors' (arrays: {', '.join(files)})")
-        vectors = files[arrays[0]]
-    texts = [str(t) for t in files["texts"]] if "texts" in files else None
-    meta_cols = {k[len("meta_") :]: v for k, v in files.items() if k.startswith("meta_")}
-    metadata = pd.DataFrame(meta_cols) if meta_cols else None
-    info = json.loads(str(files["info"])) if "info" in files else {}
-    return EmbeddingSet(vectors, texts, metadata, info)
+        key = arrays[0]
+    vectors = files[key]
+    texts, meta, info = npz_labels(files, [k for k in files if k != key], len(vectors), path.name)
+    return EmbeddingSet(vectors, texts, pd.DataFrame(meta) if meta else None, info)
+
+
+def npz_labels(
+    npz: Any, keys: list[str], n_rows: int, source: str
+) -> tuple[list[str] | None, dict[str, np.ndarray], dict[str, Any]]:
+    """Read the labels of an ``.npz`` written by embreduce, checking each one.
+
+    Parameters
+    ----------
+    npz : mapping of str to ndarray
+        The archive (``numpy.load``'s ``NpzFile`` or a dict of its arrays).
+    keys : list of str
+        The members besides the vectors: ``texts``, ``meta_<column>``, ``info``; others
+        are ignored.
+    n_rows : int
+        The number of vectors; ``texts`` and every ``meta_`` array must have as many.
+    source : str
+        The file's name, for messages.
+
+    Returns
+    -------
+    texts : list of str or None
+    metadata : dict of str to 1-D ndarray
+    info : dict
+
+    Raises
+    ------
+    InputError
+        Texts that are not strings, labels whose length is not ``n_rows``, an ``info``
+        that is not a JSON object, a member that needs pickle.
+    """
+    texts, meta, info = None, {}, {}
+    for key in keys:
+        try:
+            value = npz[key]
+        except ValueError as exc:  # an object array: numpy refuses it without pickle
+            raise InputError(f"{source}: member '{key}' cannot be read without pickle") from exc
+        if key == "info":
+            info = _npz_info(value, source)
+            continue
+        if key != "texts" and not key.startswith("meta_"):
+            continue
+        if value.ndim != 1 or len(value) != n_rows:
+            raise InputError(
+                f"{source}: '{key}' holds {value.shape[0] if value.ndim else 0} value(s) "
+                f"for {n_rows} vectors"
+            )
+        if key == "texts":
+            if value.dtype.kind not in "US":
+                raise InputError(f"{source}: 'texts' must be strings, not {value.dtype}")
+            texts = [str(t) for t in value]
+        else:
+            meta[key[len("meta_") :]] = value
+    return texts, meta, info
+
+
+def _npz_info(value: np.ndarray, source: str) -> dict[str, Any]:
+    try:
+        info = json.loads(str(value))
+    except ValueError:
+        raise InputError(f"{source}: 'info' is not JSON") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{source}: 'info' is not a JSON object")
+    return info
 
 
 def _read_parquet_table(path: Path) -> Any:
@@ -420,7 +443,17 @@ def _read_parquet_table(path: Path) -> Any:
     try:
         return pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputError(f"{path.name}: not a readable Parquet file ({exc})") from None
+        raise InputError(f"{path.name}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def read_parquet_schema(path: Path) -> Any:
+    """The schema of a Parquet file, or a one-line :class:`InputError` for a broken one."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise InputError(f"{path.name}: not a readable Parquet file ({_first_line(exc)})") from None
 
 
 def parquet_info(schema: Any) -> dict[str, Any]:
@@ -429,23 +462,33 @@ def parquet_info(schema: Any) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def find_vector_column(schema: Any, vector_column: str | None = None) -> str | None:
-    """Name the list column that holds vectors in a Parquet/Arrow schema, if any."""
+def _is_number_list(dtype: Any) -> bool:
     import pyarrow as pa
 
+    is_list = pa.types.is_fixed_size_list(dtype) or pa.types.is_list(dtype)
+    if not (is_list or pa.types.is_large_list(dtype)):
+        return False
+    value = dtype.value_type
+    return pa.types.is_integer(value) or pa.types.is_floating(value)
+
+
+def find_vector_column(schema: Any, vector_column: str | None = None) -> str | None:
+    """Name the list-of-numbers column that holds vectors in a Parquet/Arrow schema, if any.
+
+    Raises :class:`InputError` when ``vector_column`` is missing or holds no vectors.
+    """
     if vector_column is not None:
         if vector_column not in schema.names:
             raise InputError(
                 f"no vector column '{vector_column}'; columns are: {', '.join(schema.names)}"
             )
+        field = schema.field(vector_column)
+        if not _is_number_list(field.type):
+            raise InputError(
+                f"column '{vector_column}' holds {field.type}, not lists of numbers (vectors)"
+            )
         return vector_column
-    lists = [
-        f.name
-        for f in schema
-        if pa.types.is_fixed_size_list(f.type)
-        or pa.types.is_list(f.type)
-        or pa.types.is_large_list(f.type)
-    ]
+    lists = [f.name for f in schema if _is_number_list(f.type)]
     if VECTOR_COLUMN in lists:
         return VECTOR_COLUMN
     return lists[0] if lists else None
@@ -589,7 +632,7 @@ def read_items(path: str | os.PathLike[str], *, text_column: str | None = None) 
         n_blank = int((~keep).sum())
     else:
         _check_utf8(path)
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # no BOM in the first text
         texts = [line for line in lines if line.strip()]
         n_blank = len(lines) - len(texts)
         metadata = None
@@ -629,10 +672,7 @@ def holds_vectors(path: str | os.PathLike[str], *, text_column: str | None = Non
     if suffix in (".npy", ".npz"):
         return True
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        schema = pq.read_schema(path)
-        return find_vector_column(schema) is not None
+        return find_vector_column(read_parquet_schema(path)) is not None
     if suffix in (".csv", ".tsv"):
         raw = _read_delimited(path, header=None)
         if text_column is not None and len(raw) and text_column in set(raw.iloc[0]):

@@ -441,6 +441,7 @@ def _study_cell(
                 reducer,
                 output_dir / "models" / f"{method}-{dim}",
                 method=method,
+                overwrite=True,  # the study's own folder, checked before the run
                 extra={
                     "model": data.info.get("model"),
                     "source": data.info.get("source"),

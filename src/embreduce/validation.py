@@ -44,10 +44,7 @@ def check_vectors(
         arr = np.asarray(X)
     except (ValueError, TypeError) as exc:  # ragged nested lists
         raise InputError(f"{name}: cannot be read as a 2-D array of numbers ({exc})") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise InputError(f"{name}: expected numbers, got values of type {arr.dtype}")
+    check_real_dtype(arr.dtype, name)
     if arr.ndim != 2:
         raise InputError(f"{name}: expected a 2-D array (rows x dims), got shape {arr.shape}")
     n, d = arr.shape
@@ -55,13 +52,14 @@ def check_vectors(
         raise InputError(f"{name}: the vectors have 0 dimensions")
     if n < min_rows:
         raise InputError(f"{name}: {n} row(s) given, at least {min_rows} needed")
+    original = arr
     arr = np.ascontiguousarray(arr, dtype=dtype)
     finite = np.isfinite(arr).all(axis=1)
     if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
+        rows = np.flatnonzero(~finite)
         raise InputError(
-            f"{name}: row {row} contains NaN or infinite values "
-            f"({int((~finite).sum())} such row(s) in all)"
+            f"{name}: {bad_row_message(original, int(rows[0]), dtype)} "
+            f"({len(rows)} such row(s) in all)"
         )
     if not allow_zero:
         zero = ~arr.any(axis=1)
@@ -72,3 +70,25 @@ def check_vectors(
                 f"({int(zero.sum())} zero row(s) in all)"
             )
     return arr
+
+
+def check_real_dtype(dtype: np.dtype, name: str = "vectors") -> None:
+    """Raise :class:`InputError` unless ``dtype`` holds real numbers (or booleans)."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise InputError(f"{name}: complex numbers are not vectors embreduce can use")
+    if dtype.hasobject or not (np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)):
+        raise InputError(f"{name}: expected numbers, got values of type {dtype}")
+
+
+def bad_row_message(original: NDArray, row: int, dtype: type = np.float32) -> str:
+    """Why row ``row`` of ``original`` is not finite once cast to ``dtype``.
+
+    Values that are finite but beyond the range of ``dtype`` (say 1e39 in float32) are
+    called too large, not NaN.
+    """
+    values = np.asarray(original[row])
+    if np.isfinite(values).all():
+        limit = float(np.finfo(dtype).max)
+        return f"row {row} holds values too large for {np.dtype(dtype).name} (beyond ±{limit:.3g})"
+    return f"row {row} contains NaN or infinite values"

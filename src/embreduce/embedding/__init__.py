@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from embreduce.devices import resolve_device
 from embreduce.embedding.corpora import top_words
 from embreduce.embedding.models import DEFAULT_MODEL, resolve_dtype, resolve_model
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, ParameterError
 from embreduce.io import EmbeddingSet, TextItems
 
 BACKENDS = ("sentence-transformers", "hf")
@@ -217,8 +217,14 @@ def text_items(
     """Texts to embed: read from ``path``, or the ``words`` most frequent English words."""
     from embreduce.io import read_items
 
-    if (path is None) == (words is None):
-        raise InputError("give either an input file or a number of top words, not both")
+    if path is None and words is None:
+        raise ParameterError(
+            "no input: give an input file (INPUT) or a number of top words (--words N)"
+        )
+    if path is not None and words is not None:
+        raise ParameterError(
+            "give either an input file or a number of top words (--words N), not both"
+        )
     if words is not None:
         return TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
     return read_items(path, text_column=text_column)

@@ -331,7 +331,9 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, directory: str | Path, *, extra: dict | None = None) -> Path:
+    def save(
+        self, directory: str | Path, *, extra: dict | None = None, overwrite: bool = False
+    ) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``directory`` (atomically).
 
         See :func:`embreduce.reducers.save_reducer` for the format.
@@ -347,7 +349,7 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         from embreduce.reducers.persistence import save_reducer
 
-        return save_reducer(self, directory, extra=extra)
+        return save_reducer(self, directory, extra=extra, overwrite=overwrite)
 
     @classmethod
     def load(cls, directory: str | Path) -> CosineSimilarityEncoder:

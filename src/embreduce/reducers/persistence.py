@@ -72,6 +72,7 @@ def save_reducer(
     *,
     method: str | None = None,
     extra: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a fitted reducer to ``directory`` as ``config.json`` + ``model.safetensors``.
 
@@ -83,11 +84,14 @@ def save_reducer(
     reducer : estimator
         A fitted pca, svd, random, truncate, encoder or encoder-mlp reducer.
     directory : str or Path
-        The folder to create (replaced if it exists).
+        The folder to create. An existing folder must be empty, unless ``overwrite``.
     method : str, optional
         The registry name; inferred from the reducer's class when omitted.
     extra : dict, optional
         JSON-able information stored under ``"extra"`` (e.g. the embedding model's name).
+    overwrite : bool
+        Write into an existing folder, replacing ``config.json`` and ``model.safetensors``
+        and leaving anything else it holds.
 
     Returns
     -------
@@ -162,7 +166,7 @@ def save_reducer(
         text = json.dumps(config, indent=2, allow_nan=True, default=_json_scalar)
     except TypeError as exc:
         raise InputError(f"cannot save the reducer's config as JSON: {exc}") from None
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, overwrite=overwrite) as tmp:
         (tmp / CONFIG_NAME).write_text(text + "\n", encoding="utf-8")
         save_file(arrays, str(tmp / WEIGHTS_NAME), metadata={"format": "embreduce"})
     return Path(directory)

@@ -23,6 +23,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from embreduce.exceptions import InputError
+from embreduce.outputs import check_output_file
 from embreduce.report.charts import scatter_map_figure, similarity_heatmap_figure
 from embreduce.report.page import (
     escape_label,
@@ -380,6 +381,7 @@ def write_map(
     seed: int = 0,
     metadata: pd.DataFrame | None = None,
     title: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write an offline page with one interactive map of the vectors per method.
 
@@ -408,6 +410,9 @@ def write_map(
         One row per vector.
     title : str, optional
         Page title; default names the number of points.
+    overwrite : bool
+        Replace an existing file at ``output`` that embreduce did not write (a page
+        embreduce wrote is always regenerated). Checked before any work.
 
     Returns
     -------
@@ -422,6 +427,7 @@ def write_map(
     >>> write_map(X, methods=["pca"], output=tmp / "map.html")  # doctest: +SKIP
     PosixPath('.../map.html')
     """
+    check_output_file(output, suffixes=(".html",), overwrite=overwrite)
     X = check_vectors(vectors, name="vectors", min_rows=3, allow_zero=False)
     n = len(X)
     labels = [str(t) for t in texts] if texts is not None else [f"row {i}" for i in range(n)]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from embreduce.exceptions import InputError
+from embreduce.outputs import check_output_file
 from embreduce.report.charts import (
     CHART_KINDS,
     distribution_figure,
@@ -440,6 +441,7 @@ def write_report(
     *,
     output: str | os.PathLike[str] | None = None,
     static: Literal["png", "svg"] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write the study's ``report.html``, and optionally each chart as an image.
 
@@ -453,6 +455,9 @@ def write_report(
         Also write the charts as images into ``figures/`` beside the page: the three
         distribution charts of every candidate of the held-out split, and the metric
         curves. See :func:`embreduce.report.static.write_images`.
+    overwrite : bool
+        Replace an existing file at ``output`` that embreduce did not write (a report
+        embreduce wrote is always regenerated). Checked before any work.
 
     Returns
     -------
@@ -467,8 +472,9 @@ def write_report(
     """
     if static not in (None, "png", "svg"):
         raise InputError(f"--static must be png or svg, got {static!r}")
+    output = Path(output) if output is not None else Path(study_dir) / "report.html"
+    check_output_file(output, suffixes=(".html",), overwrite=overwrite)
     study = read_study(study_dir)
-    output = Path(output) if output is not None else study.folder / "report.html"
     path = write_page(output, render_report(study))
     if static is not None:
         write_static_figures(study, output.parent / "figures", static)
