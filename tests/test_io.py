@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from embreduce.exceptions import InputError, OutputError
+from embreduce.exceptions import InputError, ParameterError
 from embreduce.io import (
     EmbeddingSet,
     atomic_directory,
