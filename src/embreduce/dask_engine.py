@@ -26,7 +26,7 @@ from typing import Any
 
 from embreduce.compress import Compressor, compress, open_source
 from embreduce.exceptions import EmbreduceError, InputError
-from embreduce.io import atomic_directory
+from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.progress import progress_bar
 
 
@@ -118,6 +118,7 @@ def compress_dataset(
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     show_progress: bool = False,
+    overwrite: bool = False,
 ) -> DatasetResult:
     """Compress every partition of a Parquet dataset folder with Dask.
 
@@ -130,7 +131,8 @@ def compress_dataset(
         A reducer folder saved by ``save_reducer``/``embreduce study``, or a Compressor.
     output : path-like
         The output folder, written atomically: one file per input partition, same
-        relative paths and names.
+        relative paths and names. It must not exist or be empty, unless ``overwrite``;
+        it may not be, hold or lie inside the input folder or the reducer folder.
     scheduler : str, optional
         Address of a running Dask scheduler, e.g. ``tcp://host:8786``. Default: start a
         local cluster for this call.
@@ -141,6 +143,9 @@ def compress_dataset(
         ``client`` is given.
     dtype, normalize, vector_column, chunk_rows, show_progress
         As for :func:`embreduce.compress.compress`.
+    overwrite : bool
+        Write into an existing folder: each partition written replaces a file of the same
+        name, and nothing else there is touched.
 
     Returns
     -------
@@ -155,11 +160,11 @@ def compress_dataset(
     """
     start = time.perf_counter()
     files = list_partitions(source)
+    model_dir = None if isinstance(model, Compressor) else model
+    output = check_output_folder(output, inputs=[source, model_dir], overwrite=overwrite)
     if not isinstance(model, Compressor):
         model = Compressor.load(model, dtype=dtype, normalize=normalize)
-    source, output = Path(source), Path(output)
-    if output.resolve() == source.resolve():
-        raise InputError(f"{output}: the output would overwrite the input")
+    source = Path(source)
     n_rows = {}
     for path in files:
         opened = open_source(path, vector_column=vector_column)
@@ -167,7 +172,7 @@ def compress_dataset(
         n_rows[path] = opened.n_rows
     with ExitStack() as stack:
         client = client or stack.enter_context(_open_client(scheduler, n_workers))
-        with atomic_directory(output) as tmp:
+        with atomic_directory(output, overwrite=overwrite) as tmp:
             _run(
                 client, files, source, tmp, model, vector_column, chunk_rows, n_rows, show_progress
             )
@@ -228,7 +233,7 @@ def _open_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
             yield client

@@ -88,6 +88,7 @@ def export_model(
     *,
     base: str | None = None,
     normalize: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Write a sentence-transformers model folder: the base model, then the reducer.
 
@@ -97,7 +98,8 @@ def export_model(
         A reducer saved by ``save_reducer`` (``embreduce study`` saves them under
         ``models/<method>-<dim>``).
     output : path-like
-        The folder to write, atomically; an existing folder is replaced.
+        The folder to write, atomically. It must not exist or be empty, unless
+        ``overwrite``; it may not be, hold or lie inside the reducer folder.
     base : str, optional
         The embedding model: a hub id or a local folder. Default: the model recorded with
         the study's vectors (``config.json["extra"]["model"]``), else all-MiniLM-L6-v2.
@@ -106,6 +108,9 @@ def export_model(
         put before the reducer, so the reducer sees what it was fitted on.
     normalize : bool
         Append a ``Normalize`` module, so the reduced vectors have unit length.
+    overwrite : bool
+        Write into an existing folder: the files of the export replace files of the same
+        name, and nothing else there is touched.
 
     Returns
     -------
@@ -119,6 +124,9 @@ def export_model(
     InputError
         A base model whose output dimension is not the reducer's input dimension, or a
         reducer that cannot be written as ``Dense`` layers.
+    OutputError
+        An output that is a file, a non-empty folder (without ``overwrite``), the reducer
+        folder or a folder around it, or a place that cannot be written; checked first.
 
     Examples
     --------
@@ -131,12 +139,17 @@ def export_model(
 
     from embreduce.compress import reducer_config
     from embreduce.embedding.models import DEFAULT_MODEL
-    from embreduce.io import atomic_directory
+    from embreduce.outputs import atomic_directory, check_output_folder
     from embreduce.reducers import load_reducer
 
     reducer_dir = Path(reducer_dir)
     if not reducer_dir.is_dir():
         raise ModelNotFoundError(f"reducer '{reducer_dir}': no such folder")
+    output = check_output_folder(
+        output,
+        inputs=[reducer_dir, base if base and Path(base).exists() else None],
+        overwrite=overwrite,
+    )
     reducer = load_reducer(reducer_dir)
     config = reducer_config(reducer_dir)
     extra = config.get("extra") or {}
@@ -145,7 +158,9 @@ def export_model(
     if normalize:
         modules.append(Normalize())
     base_model, target = _load_base(base)
-    dim = base_model.get_embedding_dimension()
+    # sentence-transformers 6 renamed get_sentence_embedding_dimension
+    dimension = getattr(base_model, "get_embedding_dimension", None)
+    dim = dimension() if dimension else base_model.get_sentence_embedding_dimension()
     if dim != reducer.n_features_in_:
         raise InputError(
             f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
@@ -155,8 +170,7 @@ def export_model(
     if extra.get("normalized") and not already_unit:
         # the reducer was fitted on vectors scaled to unit length outside the model
         modules.insert(0, Normalize())
-    output = Path(output)
-    with atomic_directory(output) as tmp:
+    with atomic_directory(output, overwrite=overwrite) as tmp:
         if (Path(target) / "modules.json").is_file():
             shutil.copytree(
                 target, tmp, dirs_exist_ok=True, ignore=lambda _d, names: _SKIP_FILES & set(names)

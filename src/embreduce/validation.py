@@ -92,3 +92,24 @@ def bad_row_message(original: NDArray, row: int, dtype: type = np.float32) -> st
         limit = float(np.finfo(dtype).max)
         return f"row {row} holds values too large for {np.dtype(dtype).name} (beyond ±{limit:.3g})"
     return f"row {row} contains NaN or infinite values"
+
+
+def check_sample_weight(sample_weight: ArrayLike, n_rows: int) -> NDArray[np.float64]:
+    """Return ``sample_weight`` as a float64 array of ``n_rows`` finite, non-negative values.
+
+    Raises
+    ------
+    InputError
+        A shape other than ``(n_rows,)``, NaN, infinite or negative weights.
+    """
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("sample_weight: expected numbers") from None
+    if w.shape != (n_rows,):
+        raise InputError(
+            f"sample_weight has shape {w.shape}; expected one weight per vector ({n_rows},)"
+        )
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise InputError("sample_weight must be finite and non-negative")
+    return w

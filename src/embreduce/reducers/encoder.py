@@ -23,12 +23,13 @@ from scipy.special import erf
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
 from embreduce.reducers.baselines import check_n_components
+from embreduce.validation import check_sample_weight
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
 """Activations allowed between the hidden layers of the MLP encoder."""
@@ -427,7 +428,7 @@ def _pair_weights(sample_weight: ArrayLike | None, X: NDArray) -> NDArray[np.flo
     """Checked weights scaled to mean 1, or ``None`` when every vector weighs the same."""
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    w = check_sample_weight(sample_weight, len(X))
     if (w > 0).sum() < 2:
         raise InputError("sample_weight: at least 2 vectors need a positive weight")
     if np.all(w == w[0]):
