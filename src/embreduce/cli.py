@@ -461,6 +461,7 @@ def compress(
             "--jobs", "-j", min=1, help="Threads for --engine local; default: every core."
         ),
     ] = None,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Compress vectors with a saved reducer, streaming, in flat memory.
@@ -476,7 +477,6 @@ def compress(
     """
     from embreduce.compress import DTYPES
     from embreduce.compress import compress as compress_file
-    from embreduce.io import VECTOR_SUFFIXES
 
     if dtype not in DTYPES:
         raise typer.BadParameter(f"use one of {', '.join(DTYPES)}", param_hint="--dtype")
@@ -486,7 +486,7 @@ def compress(
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
     if jobs is not None and engine != "local":
         raise typer.BadParameter("applies to --engine local; use --workers", param_hint="--jobs")
-    opts = dict(dtype=dtype, normalize=normalize, vector_column=vector_column)
+    opts = dict(dtype=dtype, normalize=normalize, vector_column=vector_column, overwrite=overwrite)
     if engine == "dask":
         from embreduce.dask_engine import compress_dataset
 
@@ -501,11 +501,6 @@ def compress(
         )
         where = f"{result.n_partitions} partition(s) on {result.scheduler}"
     else:
-        if output.suffix.lower() not in VECTOR_SUFFIXES:
-            raise typer.BadParameter(
-                f"unknown output format '{output.suffix}': use {', '.join(VECTOR_SUFFIXES)}",
-                param_hint="--output",
-            )
         result = compress_file(
             input_path, reducer, output, n_jobs=jobs, show_progress=not quiet, **opts
         )
@@ -536,6 +531,7 @@ def export(
         bool,
         typer.Option("--normalize/--no-normalize", help="End with a Normalize module."),
     ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write a sentence-transformers model that outputs the reduced vectors.
 
@@ -545,7 +541,7 @@ def export(
     """
     from embreduce.export import export_model
 
-    path = export_model(reducer, output, base=base, normalize=normalize)
+    path = export_model(reducer, output, base=base, normalize=normalize, overwrite=overwrite)
     console.print(
         f"Wrote {path}. Load it with SentenceTransformer({str(path)!r}); "
         "no embreduce import needed."
@@ -566,6 +562,7 @@ def report(
         str | None,
         typer.Option("--static", help="Also write each chart as png or svg into figures/."),
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the study's report.html: one offline page with its charts and table.
 
@@ -575,9 +572,12 @@ def report(
     """
     from embreduce.report import write_report
 
-    if static not in (None, "png", "svg"):
-        raise typer.BadParameter(f"use png or svg, not {static!r}", param_hint="--static")
-    path = write_report(study_dir, output=output, static=static)  # type: ignore[arg-type]
+    path = write_report(
+        study_dir,
+        output=output,
+        static=static,  # type: ignore[arg-type]
+        overwrite=overwrite,
+    )
     console.print(f"Wrote {path}")
     if static:
         console.print(f"Wrote the charts as {static} files in {path.parent / 'figures'}")
@@ -620,6 +620,7 @@ def map_(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = None,
     normalize: NormalizeOpt = False,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Draw interactive maps of the vectors (PCA, t-SNE, UMAP), with texts on hover.
@@ -629,10 +630,11 @@ def map_(
       embreduce map sentences.txt --methods pca,tsne,umap --dims 2 -o map.html
     """
     from embreduce.embedding import load_or_embed
+    from embreduce.outputs import check_output_file
     from embreduce.report import write_map
 
-    if input_path is None and words is None:
-        raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
+    # before any embedding: a page, not over an input, in a folder that can be written
+    check_output_file(output, suffixes=(".html",), inputs=[input_path], overwrite=overwrite)
 
     def make_embedder():  # noqa: ANN202 - built only when texts must be embedded
         return _embedder(model, backend, device, dtype, pooling, layer)
@@ -657,6 +659,7 @@ def map_(
         seed=seed,
         metadata=data.metadata,
         title=title,
+        overwrite=overwrite,
     )
     console.print(f"Wrote {path}")
 

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import (
     TEXT_COLUMN,
     VECTOR_COLUMN,
@@ -111,7 +111,7 @@ class Compressor:
         from embreduce.reducers import linear_map
 
         if dtype not in DTYPES:
-            raise InputError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
+            raise ParameterError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
         self.method = method or type(reducer).__name__
         self.dtype = dtype
         self.normalize = normalize

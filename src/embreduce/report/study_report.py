@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, ParameterError
 from embreduce.outputs import check_output_file
 from embreduce.report.charts import (
     CHART_KINDS,
@@ -471,7 +471,7 @@ def write_report(
     PosixPath('runs/minilm/report.html')
     """
     if static not in (None, "png", "svg"):
-        raise InputError(f"--static must be png or svg, got {static!r}")
+        raise ParameterError(f"static must be png or svg (--static), got {static!r}")
     output = Path(output) if output is not None else Path(study_dir) / "report.html"
     check_output_file(output, suffixes=(".html",), overwrite=overwrite)
     study = read_study(study_dir)
