@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -361,3 +362,159 @@ def test_sigterm_during_compress_leaves_no_temp_file(tmp_path):
     assert "Traceback" not in err.decode()
     assert not out.exists()
     assert temp_files(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def write_npz(path: Path, **arrays) -> Path:
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+def bad_inputs(world: Path) -> dict[str, Path]:
+    """Files that once ended in a traceback or in a silently wrong output."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X = np.random.default_rng(2).normal(size=(200, 8)).astype(np.float32)
+    (world / "noise.parquet").write_bytes(os.urandom(2000))
+    words = pa.array([["a", "b"]] * 200, type=pa.list_(pa.string()))
+    pq.write_table(pa.table({"tokens": words}), world / "strings.parquet")
+    return {
+        "noise": world / "noise.parquet",
+        "strings": world / "strings.parquet",
+        "info": write_npz(world / "info.npz", vectors=X, info=np.asarray("{not json")),
+        "short-texts": write_npz(world / "short.npz", vectors=X, texts=np.asarray(["a", "b"])),
+        "complex": np.save(world / "complex.npy", X.astype(np.complex64)) or world / "complex.npy",
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("noise", "noise.parquet: not a readable Parquet file"),
+        ("strings", "column .tokens. holds lists or records, not texts|no list column of vectors"),
+        ("info", "info.npz: 'info' is not JSON"),
+        ("short-texts", "short.npz: 'texts' holds 2 value\\(s\\) for 200 vectors"),
+        ("complex", "complex numbers"),
+    ],
+)
+@pytest.mark.parametrize("command", ["map", "study", "compress"])
+def test_bad_input_files_get_one_line(world, command, case, message):
+    source = bad_inputs(world)[case]
+    out = world / {"map": "out.html", "study": "out", "compress": "out.npy"}[command]
+    args = {
+        "map": ("map", source, "--methods", "pca", "-o", out, "-q"),
+        "study": ("study", source, "--methods", "pca", "--dims", "2", "-o", out, "-q"),
+        "compress": ("compress", source, "-m", world / "models/pca-4", "-o", out, "-q"),
+    }[command]
+    line = check_refused(world, args, out)
+    assert re.search(message, line), line
+    assert line.count(source.name) <= 1  # the file is named once, not twice
+
+
+def test_an_npz_with_object_texts_is_refused(world):
+    X = np.ones((3, 8), np.float32)
+    source = write_npz(world / "obj.npz", vectors=X, texts=np.array(["a", 1, None], dtype=object))
+    out = world / "out.npy"
+    line = check_refused(world, ("compress", source, "-m", world / "models/pca-4", "-o", out), out)
+    assert "cannot be read without pickle" in line
+
+
+def test_compress_refuses_a_text_column_as_vectors(world):
+    source = world / "texts.parquet"
+    save_vectors(source, np.ones((3, 8), np.float32), texts=["a", "b", "c"])
+    out = world / "out.parquet"
+    args = ("compress", source, "-m", world / "models/pca-4", "-o", out, "--vector-column", "text")
+    line = check_refused(world, args, out)
+    assert "column 'text' holds string, not lists of numbers" in line
+
+
+@pytest.mark.parametrize("command", ["compress", "export"])
+def test_a_saved_encoder_with_an_unknown_activation_is_refused(world, command):
+    import json
+
+    from embreduce.reducers import CosineSimilarityEncoder
+
+    X = np.random.default_rng(0).normal(size=(40, 384)).astype(np.float32)
+    model = CosineSimilarityEncoder(4, hidden_layers=(8,), max_epochs=2, random_state=0)
+    folder = model.fit(X).save(world / "mlp")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"]["activation"] = "sparkle"
+    (folder / "config.json").write_text(json.dumps(config))
+    np.save(world / "in384.npy", X)
+    out = world / ("out.npy" if command == "compress" else "exported")
+    args = {
+        "compress": ("compress", world / "in384.npy", "-m", folder, "-o", out),
+        "export": ("export", folder, "-o", out),
+    }[command]
+    line = check_refused(world, args, out)
+    assert "bad params in config.json" in line and "activation" in line
+
+
+def test_a_scheduler_that_is_not_an_address_gets_one_line(world):
+    out = world / "small"
+    args = FOLDER_COMMANDS["compress-dask"](world, out)
+    line = check_refused(world, (*args, "--scheduler", "not a url"), out)
+    assert "cannot reach the Dask scheduler at not a url" in line
+
+
+def test_normalize_does_not_overflow_on_large_values(world):
+    X = np.random.default_rng(3).normal(size=(50, 8)) * 1e20
+    np.save(world / "large.npy", X.astype(np.float32))
+    out = world / "small.npy"
+    result = invoke("compress", world / "large.npy", "-m", world / "models/pca-4", "-o", out)
+    assert result.exit_code == 0, result.output
+    result = invoke(
+        *("compress", world / "large.npy", "-m", world / "models/pca-4", "-o", out),
+        *("--normalize", "--overwrite"),
+    )
+    assert result.exit_code == 0, result.output
+    norms = np.linalg.norm(np.load(out).astype(np.float64), axis=1)
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+
+
+def test_values_beyond_float32_are_called_too_large_not_nan(world):
+    X = np.ones((5, 8))
+    X[3, 2] = 1e300
+    np.save(world / "huge.npy", X)
+    out = world / "small.npy"
+    args = ("compress", world / "huge.npy", "-m", world / "models/pca-4", "-o", out)
+    line = check_refused(world, args, out)
+    assert "row 3 holds values too large for float32" in line
+    line = check_refused(world, ("map", world / "huge.npy", "-o", world / "m.html"), out)
+    assert "row 3 holds values too large for float32" in line
+
+
+def test_float16_overflow_is_an_error_not_inf(world):
+    X = np.random.default_rng(3).normal(size=(50, 8)).astype(np.float32) * 1e6
+    np.save(world / "big.npy", X)
+    out = world / "small.npy"
+    args = ("compress", world / "big.npy", "-m", world / "models/pca-4", "-o", out)
+    line = check_refused(world, (*args, "--dtype", "float16"), out)
+    assert "compressed float16 vector overflows" in line
+
+
+def test_embed_of_one_text_writes_it(world):
+    (world / "one.txt").write_text("\ufeffa single line\n", encoding="utf-8")
+    out = world / "one.parquet"
+    result = invoke("embed", world / "one.txt", "-o", out, "-q", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    from embreduce.io import load_vectors
+
+    assert load_vectors(out).texts == ["a single line"]  # no BOM in the first text
+
+
+def test_npz_refuses_texts_it_cannot_keep(tmp_path):
+    from embreduce.exceptions import InputError
+
+    with pytest.raises(InputError, match="text 1 ends in a NUL character"):
+        save_vectors(tmp_path / "v.npz", np.eye(2, dtype=np.float32), texts=["a", "b\0"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_embed_without_input_names_what_to_give(world):
+    line = check_refused(world, ("embed", "-o", world / "v.npy"), world / "v.npy", code=2)
+    assert "no input: give an input file" in line and "not both" not in line

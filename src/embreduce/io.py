@@ -624,6 +624,12 @@ def read_items(path: str | os.PathLike[str], *, text_column: str | None = None) 
         else:
             frame = _read_delimited(path, header=0)
         col = _pick_text_column(frame, text_column, path.name)
+        nested = frame[col].map(lambda v: isinstance(v, list | tuple | dict | np.ndarray))
+        if nested.any():
+            raise InputError(
+                f"{path.name}: column '{col}' holds lists or records, not texts "
+                f"(row {int(np.flatnonzero(nested.to_numpy())[0])})"
+            )
         values = frame[col].fillna("").astype(str)
         keep = values.str.strip() != ""
         texts = values[keep].tolist()
