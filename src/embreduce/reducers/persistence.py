@@ -217,7 +217,7 @@ def load_reducer(directory: str | Path) -> Any:
         params["hidden_layers"] = tuple(params.get("hidden_layers", ()))
     try:
         reducer = REDUCERS[method](**params)
-        if hasattr(reducer, "_validate_params"):  # __init__ only stores: check them now
+        if hasattr(reducer, "_parameter_constraints"):  # __init__ only stores: check now
             reducer._validate_params()
     except (TypeError, ValueError) as exc:
         raise InputError(f"{directory}: bad params in {CONFIG_NAME}: {exc}") from None
