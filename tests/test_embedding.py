@@ -146,7 +146,7 @@ def test_text_items_from_words_or_a_file(tmp_path):
     assert text_items(tmp_path / "t.txt").texts == ["a", "b"]
     with pytest.raises(InputError, match="not both"):
         text_items(tmp_path / "t.txt", words=3)
-    with pytest.raises(InputError, match="not both"):
+    with pytest.raises(InputError, match="no input: give an input file"):
         text_items()
 
 

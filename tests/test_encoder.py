@@ -230,7 +230,7 @@ def test_equal_sample_weights_are_the_same_as_none(X):
     [
         (lambda n: -np.ones(n), "[Nn]egative"),
         (lambda n: np.ones(n - 1), "shape|length|inconsistent"),
-        (lambda n: np.eye(1, n)[0], "at least 2 vectors need a positive weight"),
+        (lambda n: np.eye(1, n)[0], "fewer than 2 vectors have a non-zero weight"),
     ],
 )
 def test_bad_sample_weight_is_a_clear_value_error(weights, message, X):

@@ -430,7 +430,7 @@ def _pair_weights(sample_weight: ArrayLike | None, X: NDArray) -> NDArray[np.flo
         return None
     w = check_sample_weight(sample_weight, len(X))
     if (w > 0).sum() < 2:
-        raise InputError("sample_weight: at least 2 vectors need a positive weight")
+        raise InputError("sample_weight: fewer than 2 vectors have a non-zero weight")
     if np.all(w == w[0]):
         return None  # equal weights: the unweighted loss exactly
     return (w / w.mean()).astype(np.float32)
