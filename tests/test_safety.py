@@ -301,6 +301,21 @@ def test_export_with_overwrite_keeps_what_it_did_not_write(world):
     assert temp_files(world) == []
 
 
+def test_study_with_overwrite_rewrites_its_files_and_keeps_the_rest(world):
+    out = world / "again"
+    args = FOLDER_COMMANDS["study"](world, out)
+    assert invoke(*args).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    refused = invoke(*args)
+    assert refused.exit_code == 1 and "--overwrite" in refused.output
+    before = (out / "study.json").stat().st_mtime_ns
+    result = invoke(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "study.json").stat().st_mtime_ns > before
+    assert temp_files(world) == []
+
+
 def test_dask_with_overwrite_replaces_only_its_partitions(world):
     out = world / "small"
     out.mkdir()

@@ -60,7 +60,7 @@ def test_split_is_seeded_and_disjoint():
     assert np.array_equal(again[1], held)
     with pytest.raises(InputError, match="too few"):
         split_holdout(3, 0.2, seed=0)
-    with pytest.raises(InputError, match="between 0 and 1"):
+    with pytest.raises(InputError, match="holdout must be > 0 and < 1"):
         split_holdout(30, 1.5, seed=0)
 
 
@@ -151,16 +151,108 @@ def test_study_with_own_eval_set(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"methods": ["nope"]}, "unknown method"),
+        ({"methods": ["nope"]}, "methods: unknown nope"),
+        ({"methods": ["tsne"]}, "tsne cannot transform held-out vectors"),
+        ({"methods": []}, "methods is empty"),
         ({"dims": [100]}, "above the input dimension"),
-        ({"holdout": 0.0}, "between 0 and 1"),
+        ({"dims": [0]}, "dims must be an integer >= 1, got 0"),
+        ({"holdout": 0.0}, "holdout must be > 0 and < 1"),
         ({"holdout": 0.1}, "k=10 neighbours need more than 20"),
+        ({"k": 0}, "k must be an integer >= 1, got 0"),
+        ({"k": -3}, "k must be an integer >= 1, got -3"),
+        ({"k": 2.5}, "k must be an integer, got 2.5"),
+        ({"seed": -1}, "seed must be an integer from 0 to 4294967295, got -1"),
+        ({"seed": 99999999999999}, "seed must be an integer from 0 to 4294967295"),
+        ({"tolerance": float("nan")}, "tolerance must be a finite number, got nan"),
+        ({"tolerance": 1.0}, "tolerance must be >= 0 and < 1"),
+        ({"max_pairs": 0}, "max_pairs must be an integer >= 1"),
+        ({"weights": "often"}, "unknown --weights 'often'"),
     ],
 )
 def test_bad_study_requests(tmp_path, kwargs, message):
     options = {"methods": ["pca"], "dims": [4], "show_progress": False, **kwargs}
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=re.escape(message)):
         run_study(EmbeddingSet(low_rank_vectors()), tmp_path / "s", **options)
+    assert not (tmp_path / "s").exists()  # nothing written before the request is checked
+
+
+def test_repeated_methods_and_dims_are_studied_once(tmp_path):
+    result = run_study(
+        EmbeddingSet(low_rank_vectors()),
+        tmp_path / "s",
+        methods=["svd", "svd"],
+        dims=[4, 4],
+        limit=False,
+        show_progress=False,
+    )
+    assert [(r["method"], r["dim"], r["split"]) for r in result.rows] == [
+        ("svd", 4, "train"),
+        ("svd", 4, "eval"),
+    ]
+
+
+def test_k_names_the_recall_column_everywhere(tmp_path):
+    from embreduce.report import write_report
+
+    out = tmp_path / "s"
+    result = run_study(
+        EmbeddingSet(low_rank_vectors()),
+        out,
+        methods=["svd", "truncate"],
+        dims=[4, 8],
+        k=5,
+        show_progress=False,
+    )
+    with open(out / "results.csv", newline="") as fh:
+        assert "recall_at_5" in csv.DictReader(fh).fieldnames
+    assert all("recall_at_5" in r and "recall_at_10" not in r for r in result.rows)
+    assert "recall@5" in result.recommendation["reason"]
+    page = write_report(out).read_text(encoding="utf-8")
+    assert "recall@5" in page and "recall@10" not in page
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("cells_done", [0, 1])
+def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypatch, cells_done):
+    import embreduce.study as study_module
+
+    real = study_module._study_cell
+    calls = []
+
+    def cell(run, method, dim):
+        calls.append(dim)
+        if len(calls) > cells_done:
+            raise Interrupted  # like Ctrl-C, or kill -9 between two cells
+        return real(run, method, dim)
+
+    monkeypatch.setattr(study_module, "_study_cell", cell)
+    out = tmp_path / "s"
+    with pytest.raises(Interrupted):
+        run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd"], dims=[4, 8],
+                  show_progress=False)  # fmt: skip
+    study = json.loads((out / "study.json").read_text())
+    assert study["complete"] is False
+    rows = load_study(out)["results"]["rows"]
+    assert len(rows) == 2 * cells_done
+    assert (study["recommendation"] is None) == (cells_done == 0)
+
+
+def test_a_study_that_measures_nothing_says_so(tmp_path, monkeypatch):
+    from embreduce.exceptions import EmbreduceError
+    from embreduce.reducers import baselines
+
+    def refuse(self, X, y=None):
+        raise EmbreduceError("cannot fit here")
+
+    monkeypatch.setattr(baselines.TruncateReducer, "fit", refuse)
+    out = tmp_path / "s"
+    with pytest.raises(InputError, match="no candidate could be measured"):
+        run_study(EmbeddingSet(low_rank_vectors()), out, methods=["truncate"], dims=[4],
+                  show_progress=False)  # fmt: skip
+    assert (out / "results.csv").is_file() and (out / "study.json").is_file()
 
 
 def test_zero_vectors_are_refused(tmp_path):
@@ -216,8 +308,41 @@ def test_study_cli_bad_method_is_one_line(tmp_path):
     save_vectors(tmp_path / "v.npy", low_rank_vectors())
     args = ["study", str(tmp_path / "v.npy"), "--methods", "pca,lda", "-o", str(tmp_path / "s")]
     result = CliRunner().invoke(app, [*args, "--quiet"])
-    assert result.exit_code == 1
-    assert "unknown method(s) lda" in result.output
+    assert result.exit_code == 2
+    assert "methods: unknown lda" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_study_cli_checks_everything_before_embedding(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import embreduce.cli as cli
+
+    def no_embedding(*args, **kwargs):
+        raise AssertionError("embedded before the request was checked")
+
+    monkeypatch.setattr(cli, "_embedder", no_embedding)
+    out = tmp_path / "s"
+    for bad in (["--k", "0"], ["--seed", "-1"], ["--tolerance", "nan"], ["--methods", "nope"]):
+        result = CliRunner().invoke(cli.app, ["study", "--words", "40", "-o", str(out), *bad])
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+        assert not out.exists()
+
+
+def test_study_cli_with_k(tmp_path):
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.io import save_vectors
+
+    save_vectors(tmp_path / "v.npy", low_rank_vectors())
+    out = tmp_path / "study"
+    args = ["study", str(tmp_path / "v.npy"), "--methods", "svd", "--dims", "4", "--k", "3"]
+    result = CliRunner().invoke(app, [*args, "-o", str(out), "--quiet", "--no-limit"])
+    assert result.exit_code == 0, result.output
+    assert "recall@3" in result.output
+    assert (out / "report.html").is_file()
 
 
 def test_limit_on_a_large_eval_set_is_measured_on_its_sample(tmp_path, monkeypatch):

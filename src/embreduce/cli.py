@@ -234,29 +234,16 @@ def _int_list(value: str, option: str) -> list[int]:
 
 
 def _print_study(result: Any) -> None:
-    import math
+    from embreduce.study import recall_column
 
-    rows = [r for r in result.rows if r["split"] == "eval"]
-    # Real candidates first, best first; the limit rows after them, as a reference.
-    rows.sort(key=lambda r: (r["method"] == "limit", math.hypot(r["mean"], r["std"])))
+    k = result.settings.k
     table = Table(
         title="Held-out pairs: cos_original - cos_reduced, best first", header_style="bold"
     )
-    for col in (
-        "method",
-        "dim",
-        "mean",
-        "std",
-        "mse",
-        "q01",
-        "q99",
-        "spearman",
-        "recall@10",
-        "trust",
-        "fit s",
-    ):
+    columns = ("method", "dim", "mean", "std", "mse", "q01", "q99", "spearman", f"recall@{k}")
+    for col in (*columns, "trust", "fit s"):
         table.add_column(col, justify="left" if col == "method" else "right")
-    for r in rows:
+    for r in result.ranked():  # the recommendation's order; the limit rows last
         table.add_row(
             r["method"],
             str(r["dim"]),
@@ -266,7 +253,7 @@ def _print_study(result: Any) -> None:
             f"{r['q01']:+.3f}",
             f"{r['q99']:+.3f}",
             f"{r['spearman']:.3f}",
-            f"{r['recall_at_10']:.3f}",
+            f"{r[recall_column(k)]:.3f}",
             f"{r['trustworthiness']:.3f}",
             f"{r['fit_seconds']:.1f}",
         )
@@ -336,6 +323,7 @@ def study(
     dtype: DtypeOpt = None,
     normalize: NormalizeOpt = False,
     quiet: QuietOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Fit every method x dim, measure how well each keeps the cosines, and recommend one.
 
@@ -345,14 +333,23 @@ def study(
       --dims 16,32,64,128,256 --holdout 0.2 --seed 0 -o out/study
     """
     from embreduce.embedding import load_or_embed
-    from embreduce.io import save_vectors
-    from embreduce.metrics import base_distribution
-    from embreduce.study import check_weights_spec, run_study, study_weights
+    from embreduce.outputs import check_output_folder
+    from embreduce.study import StudySettings, run_study
 
-    method_list = [m.strip() for m in methods.split(",") if m.strip()]
-    dim_list = _int_list(dims, "--dims")
-    if weights is not None:
-        check_weights_spec(weights)  # before any embedding
+    # Every setting and the output folder are checked before anything is embedded.
+    settings = StudySettings(
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        dims=_int_list(dims, "--dims"),
+        holdout=holdout,
+        seed=seed,
+        max_pairs=max_pairs,
+        k=k,
+        limit=limit,
+        tolerance=tolerance,
+        weights=weights,
+    )
+    inputs = [input_path, eval_path]
+    check_output_folder(output, inputs=inputs, overwrite=overwrite)
     if input_path is None and words is None:
         raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
 
@@ -367,51 +364,36 @@ def study(
         show_progress=not quiet,
     )
     data, items = load_or_embed(input_path, words=words, **embed_opts)
-    if items is not None:
-        save_vectors(output / "vectors.parquet", data)
-    eval_data = None
-    if eval_path is not None:
-        eval_data, _ = load_or_embed(eval_path, **embed_opts)
+    eval_data = None if eval_path is None else load_or_embed(eval_path, **embed_opts)[0]
     console.print(
         f"Study of [bold]{len(data):,}[/] vectors x {data.dim} dims"
         + (f" ({data.info['model']})" if data.info.get("model") else "")
-        + f": {', '.join(method_list)} at {', '.join(map(str, dim_list))} dims"
+        + f": {', '.join(settings.methods)} at {', '.join(map(str, settings.dims))} dims"
     )
     if items is not None and items.n_blank:
         console.print(f"{items.n_blank} blank line(s) dropped.")
-    _print_distribution(
-        "Pairwise cosine similarity of the input vectors",
-        base_distribution(data.vectors, max_pairs=max_pairs, seed=seed),
-    )
-    settings = {
-        "input": str(input_path) if input_path else f"wordfreq top {words}",
-        "eval": str(eval_path) if eval_path else None,
-        "model": data.info.get("model"),
-        "weights": weights,
-    }
-    sample_weight = study_weights(data, weights) if weights else None
     result = run_study(
         data,
         output,
-        methods=method_list,
-        dims=dim_list,
-        holdout=holdout,
+        settings,
         eval_data=eval_data,
-        seed=seed,
-        max_pairs=max_pairs,
-        k=k,
-        limit=limit,
-        tolerance=tolerance,
-        settings=settings,
-        sample_weight=sample_weight,
+        record={
+            "input": str(input_path) if input_path else f"wordfreq top {words}",
+            "eval": str(eval_path) if eval_path else None,
+            "model": data.info.get("model"),
+        },
+        save_input=items is not None,
+        inputs=inputs,
+        overwrite=overwrite,
         show_progress=not quiet,
     )
+    _print_distribution("Pairwise cosine similarity of the held-out vectors", result.base["eval"])
     _print_study(result)
     console.print(f"Wrote {output}/results.csv, results.json, study.json and models/")
     if report:
         from embreduce.report import write_report
 
-        console.print(f"Report: {write_report(output)}")
+        console.print(f"Report: {write_report(output, overwrite=overwrite)}")
 
 
 @app.command()

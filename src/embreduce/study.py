@@ -10,19 +10,22 @@ The seed study's manual steps, as one function:
 6. pick the method whose difference distribution is centred nearest 0 with the least
    spread, at a practical size (:func:`recommend`).
 
-:func:`run_study` writes ``results.csv``/``results.json`` after every finished cell, so an
-interrupted run keeps what it finished.
+:func:`run_study` checks every setting and the output folder before any work, writes
+``study.json`` (``complete: false``) before the first cell, and rewrites ``results.csv``,
+``results.json`` and ``study.json`` after every finished cell, so an interrupted run (even
+one killed outright) keeps what it finished and the report can show it.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import inspect
 import json
 import math
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,37 +34,144 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from embreduce.exceptions import EmbreduceError, InputError
-from embreduce.io import EmbeddingSet, atomic_write, write_json
+from embreduce.exceptions import EmbreduceError, InputError, ParameterError
+from embreduce.io import EmbeddingSet, atomic_write, save_vectors, write_json
+from embreduce.outputs import check_output_folder
 from embreduce.progress import progress_bar
-from embreduce.validation import check_vectors
+from embreduce.validation import check_float, check_int, check_vectors
 
 DEFAULT_METHODS = ("pca", "svd", "random", "truncate", "encoder")
 DEFAULT_DIMS = (16, 32, 64, 128, 256, 512, 1024)
+MAX_SEED = 2**32 - 1
+"""The largest seed: scikit-learn and numpy's legacy generators take 32-bit seeds."""
 
-RESULT_COLUMNS = (
-    "method",
-    "dim",
-    "split",
-    "mean",
-    "std",
-    "mse",
-    "mae",
-    "q01",
-    "q05",
-    "q50",
-    "q95",
-    "q99",
-    "spearman",
-    "recall_at_10",
-    "trustworthiness",
-    "n_pairs",
-    "fit_seconds",
-    "transform_seconds",
-)
-"""The columns of ``results.csv``; ``results.json`` rows add the histogram counts."""
+
+def recall_column(k: int = 10) -> str:
+    """The results column of recall@k: ``recall_at_10`` for the default ``k=10``."""
+    return f"recall_at_{k}"
+
+
+def result_columns(k: int = 10) -> tuple[str, ...]:
+    """The columns of ``results.csv`` for a study with ``k`` neighbours.
+
+    Examples
+    --------
+    >>> result_columns(5)[13]
+    'recall_at_5'
+    """
+    return (
+        *("method", "dim", "split", "mean", "std", "mse", "mae"),
+        *("q01", "q05", "q50", "q95", "q99", "spearman", recall_column(k)),
+        *("trustworthiness", "n_pairs", "fit_seconds", "transform_seconds"),
+    )
+
+
+RESULT_COLUMNS = result_columns(10)
+"""The columns of ``results.csv`` at the default ``k=10``; rows in ``results.json`` add the
+histogram counts."""
 
 LIMIT = "limit"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What a study varies and how it judges, checked once when built.
+
+    Parameters
+    ----------
+    methods : sequence of str
+        Reducer names from :func:`embreduce.reducers.available_reducers` that can transform
+        held-out vectors; repeats are dropped.
+    dims : sequence of int
+        Target dimensions, sorted, repeats dropped; those above the input dimension are
+        skipped with a note when the study runs.
+    holdout : float
+        Share of rows held out when no evaluation set is given, in (0, 1).
+    seed : int
+        Seeds the split, the reducers and the pair sampling; 0 to 2**32 - 1.
+    max_pairs : int, optional
+        Use a seeded sample of this many pairs instead of all pairs.
+    k : int
+        Neighbours for recall@k and trustworthiness; the results column is ``recall_at_{k}``.
+    limit : bool
+        Add the ``limit`` reference rows (free unit vectors optimised on the eval set).
+    tolerance : float
+        Relative slack of the recommendation (see :func:`recommend`), in [0, 1).
+    save_models : bool
+        Save each fitted reducer that can be saved under ``models/<method>-<dim>/``.
+    weights : str, optional
+        Training weights: ``"frequency"`` or ``"column:NAME"`` (see :func:`study_weights`).
+
+    Raises
+    ------
+    ParameterError
+        One line naming the first bad parameter.
+
+    Examples
+    --------
+    >>> StudySettings(methods=["pca", "pca"], dims=[8, 4]).methods, StudySettings(dims=[8, 4]).dims
+    (('pca',), (4, 8))
+    """
+
+    methods: Sequence[str] = DEFAULT_METHODS
+    dims: Sequence[int] = DEFAULT_DIMS
+    holdout: float = 0.2
+    seed: int = 0
+    max_pairs: int | None = None
+    k: int = 10
+    limit: bool = True
+    tolerance: float = 0.10
+    save_models: bool = True
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "methods", _check_methods(self.methods))
+        dims = [check_int(d, "dims", low=1) for d in _as_list(self.dims, "dims")]
+        set_(self, "dims", tuple(sorted(set(dims))))
+        holdout = check_float(self.holdout, "holdout", low=0, high=1, open_low=True, open_high=True)
+        set_(self, "holdout", holdout)
+        set_(self, "seed", check_int(self.seed, "seed", low=0, high=MAX_SEED))
+        if self.max_pairs is not None:
+            set_(self, "max_pairs", check_int(self.max_pairs, "max_pairs", low=1))
+        set_(self, "k", check_int(self.k, "k", low=1))
+        tolerance = check_float(self.tolerance, "tolerance", low=0, high=1, open_high=True)
+        set_(self, "tolerance", tolerance)
+        if self.weights is not None:
+            check_weights_spec(self.weights)
+
+    def record(self) -> dict[str, Any]:
+        """The settings as ``study.json`` records them."""
+        out = dataclasses.asdict(self)
+        out["methods"], out["dims"] = list(self.methods), list(self.dims)
+        return out
+
+
+def _as_list(values: Any, name: str) -> list[Any]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ParameterError(f"{name} must be a list, got {values!r}")
+    out = list(values)
+    if not out:
+        raise ParameterError(f"{name} is empty: give at least one")
+    return out
+
+
+def _check_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    from embreduce.reducers import available_reducers, supports_transform
+
+    names = list(dict.fromkeys(str(m) for m in _as_list(methods, "methods")))
+    unknown = [m for m in names if m not in available_reducers()]
+    if unknown:
+        raise ParameterError(
+            f"methods: unknown {', '.join(unknown)}; choose from {', '.join(available_reducers())}"
+        )
+    static = [m for m in names if not supports_transform(m)]
+    if static:
+        raise ParameterError(
+            f"methods: {', '.join(static)} cannot transform held-out vectors, which the study "
+            "needs (use it in `embreduce map`)"
+        )
+    return tuple(names)
 
 
 @dataclass
@@ -71,24 +181,33 @@ class StudyResult:
     Attributes
     ----------
     rows : list of dict
-        One per method, dim and split, with every metric (see :data:`RESULT_COLUMNS`).
+        One per method, dim and split, with every metric (see :func:`result_columns`).
     recommendation : dict or None
-        ``{"method", "dim", "reason"}``.
+        ``{"method", "dim", "reason", "tolerance"}``.
     notes : list of str
         Cells that were skipped and why.
     output_dir : Path
+    settings : StudySettings
+    base : dict
+        The pairwise-cosine distribution of each split's input vectors
+        (``base_distribution.json``).
     """
 
     rows: list[dict[str, Any]]
     recommendation: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
     output_dir: Path | None = None
+    settings: StudySettings = field(default_factory=StudySettings)
+    base: dict[str, Any] = field(default_factory=dict)
+
+    def ranked(self) -> list[dict[str, Any]]:
+        """Held-out rows best first (see :func:`rank_rows`)."""
+        return rank_rows(self.rows)
 
 
 def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train / held-out row indices; both sides keep at least 2 rows."""
-    if not 0 < holdout < 1:
-        raise InputError(f"--holdout must be between 0 and 1 (exclusive), got {holdout}")
+    check_float(holdout, "holdout", low=0, high=1, open_low=True, open_high=True)
     n_eval = int(round(n * holdout))
     if n_eval < 2 or n - n_eval < 2:
         raise InputError(
@@ -98,50 +217,65 @@ def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.nda
     return np.sort(order[n_eval:]), np.sort(order[:n_eval])
 
 
-def recommend(rows: Sequence[dict[str, Any]], tolerance: float = 0.10) -> dict[str, Any] | None:
+def spread(row: dict[str, Any]) -> float:
+    """``sqrt(mean**2 + std**2)`` of a row's differences: how far from 0 and how wide."""
+    return math.hypot(row["mean"], row["std"])
+
+
+def rank_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Held-out rows, real candidates best first by :func:`spread`, the ``limit`` rows last.
+
+    This is the order :func:`recommend` uses to name the method.
+    """
+    evals = [r for r in rows if r["split"] == "eval"]
+    return sorted(evals, key=lambda r: (r["method"] == LIMIT, spread(r), r["dim"]))
+
+
+def recommend(
+    rows: Sequence[dict[str, Any]], tolerance: float = 0.10, k: int = 10
+) -> dict[str, Any] | None:
     """Pick the smallest practical candidate, by the seed study's rule.
 
     First the method: the held-out row (real methods only, not ``limit``) whose
     difference distribution is centred nearest 0 with the least spread, i.e. the lowest
-    ``sqrt(mean**2 + std**2)``, names it. Then the size: the smallest dimension of that
-    method whose held-out std is within ``tolerance`` of the method's best std and whose
-    recall@10 is within ``tolerance`` of its best recall.
+    :func:`spread`, names it. Then the size: the smallest dimension of that method whose
+    held-out std is within ``tolerance`` of the method's best std and whose recall@k is
+    within ``tolerance`` of its best recall.
 
     Parameters
     ----------
     rows : sequence of dict
-        Result rows with ``method, dim, split, mean, std, recall_at_10``.
+        Result rows with ``method, dim, split, mean, std, recall_at_{k}``.
     tolerance : float
         Relative slack, 0.10 = 10 %.
+    k : int
+        The study's neighbours: which recall column to read.
 
     Returns
     -------
     dict or None
         ``{"method", "dim", "reason", "tolerance"}``, None when there are no held-out rows.
     """
-    evals = [r for r in rows if r["split"] == "eval" and r["method"] != LIMIT]
-    if not evals:
+    ranked = [r for r in rank_rows(rows) if r["method"] != LIMIT]
+    if not ranked:
         return None
-
-    def spread(r: dict[str, Any]) -> float:
-        return math.hypot(r["mean"], r["std"])
-
-    best = min(evals, key=lambda r: (spread(r), r["dim"]))
-    same = [r for r in evals if r["method"] == best["method"]]
+    recall = recall_column(k)
+    best = ranked[0]
+    same = [r for r in ranked if r["method"] == best["method"]]
     best_std = min(same, key=lambda r: r["std"])
-    best_recall = max(same, key=lambda r: r["recall_at_10"])
+    best_recall = max(same, key=lambda r: r[recall])
     ok = [
         r
         for r in same
         if r["std"] <= best_std["std"] * (1 + tolerance)
-        and r["recall_at_10"] >= best_recall["recall_at_10"] * (1 - tolerance)
+        and r[recall] >= best_recall[recall] * (1 - tolerance)
     ]
     pick = min(ok, key=lambda r: (r["dim"], spread(r))) if ok else best
     method = pick["method"]
     reason = (
         f"{method}-{pick['dim']}: mean {pick['mean']:+.4f}, std {pick['std']:.4f} "
         f"(best {best_std['std']:.4f} at {best_std['dim']}), "
-        f"recall@10 {pick['recall_at_10']:.3f} (best {best_recall['recall_at_10']:.3f} at "
+        f"recall@{k} {pick[recall]:.3f} (best {best_recall[recall]:.3f} at "
         f"{best_recall['dim']}); {method} keeps the differences nearest 0 with the least "
         f"spread (sqrt(mean^2 + std^2) = {spread(best):.4f} at {best['dim']})"
     )
@@ -172,15 +306,16 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_results(output_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
+def write_results(output_dir: Path, rows: Sequence[dict[str, Any]], k: int = 10) -> None:
     """Write ``results.csv`` (metrics) and ``results.json`` (metrics + histograms)."""
+    columns = result_columns(k)
     with atomic_write(output_dir / "results.csv") as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(RESULT_COLUMNS)
+            writer.writerow(columns)
             for row in rows:
-                writer.writerow([_csv_value(row.get(c, "")) for c in RESULT_COLUMNS])
-    write_json(output_dir / "results.json", {"columns": list(RESULT_COLUMNS), "rows": list(rows)})
+                writer.writerow([_csv_value(row.get(c, "")) for c in columns])
+    write_json(output_dir / "results.json", {"columns": list(columns), "rows": list(rows)})
 
 
 def _row(method: str, dim: int, split: str, metrics: dict[str, Any], **extra: Any) -> dict:
@@ -190,24 +325,45 @@ def _row(method: str, dim: int, split: str, metrics: dict[str, Any], **extra: An
     return row
 
 
+@dataclass
+class _Run:
+    """One study's checked inputs and running state, passed to each step."""
+
+    settings: StudySettings
+    output_dir: Path
+    splits: dict[str, np.ndarray]
+    dims: list[int]
+    info: dict[str, Any]
+    weights: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def save(self) -> None:
+        """Rewrite the results and ``study.json`` with what is finished so far."""
+        s = self.settings
+        write_results(self.output_dir, self.rows, s.k)
+        self.record["recommendation"] = recommend(self.rows, s.tolerance, s.k)
+        self.record["elapsed_seconds"] = round(time.perf_counter() - self.started, 3)
+        self.record["notes"] = self.notes
+        write_json(self.output_dir / "study.json", self.record)
+
+
 def run_study(
     data: EmbeddingSet,
     output_dir: str | Path,
+    settings: StudySettings | None = None,
     *,
-    methods: Sequence[str] = DEFAULT_METHODS,
-    dims: Sequence[int] = DEFAULT_DIMS,
-    holdout: float = 0.2,
     eval_data: EmbeddingSet | None = None,
-    seed: int = 0,
-    max_pairs: int | None = None,
-    k: int = 10,
-    limit: bool = True,
-    tolerance: float = 0.10,
-    save_models: bool = True,
-    settings: dict[str, Any] | None = None,
     sample_weight: ArrayLike | None = None,
+    record: dict[str, Any] | None = None,
+    save_input: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    overwrite: bool = False,
     show_progress: bool = True,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    **params: Any,
 ) -> StudyResult:
     """Fit every method x dim on the training vectors and judge it on both splits.
 
@@ -215,59 +371,79 @@ def run_study(
     ----------
     data : EmbeddingSet
         The vectors. With ``eval_data`` they are all training vectors; otherwise a seeded
-        ``holdout`` share is kept aside for evaluation.
+        ``settings.holdout`` share is kept aside for evaluation.
     output_dir : path-like
         Gets ``results.csv``, ``results.json``, ``base_distribution.json``, ``study.json``
-        and ``models/<method>-<dim>/``.
-    methods : sequence of str
-        Reducer names from :func:`embreduce.reducers.available_reducers`.
-    dims : sequence of int
-        Target dimensions; those above the input dimension are skipped with a note.
-    holdout : float
-        Share of rows held out when ``eval_data`` is not given.
+        and ``models/<method>-<dim>/``. It must be new or empty unless ``overwrite``.
+    settings : StudySettings, optional
+        What to vary and how to judge; or pass its fields as keywords (``methods=``,
+        ``dims=``, ``k=``...).
     eval_data : EmbeddingSet, optional
         The user's own held-out vectors.
-    seed : int
-        Seeds the split, the reducers and the pair sampling.
-    max_pairs : int, optional
-        Use a seeded sample of this many pairs instead of all pairs.
-    k : int
-        Neighbours for recall@k and trustworthiness.
-    limit : bool
-        Add the ``limit`` reference rows (free unit vectors optimised on the eval set).
-    tolerance : float
-        Slack of the recommendation (see :func:`recommend`).
-    save_models : bool
-        Save each fitted reducer that can be saved.
-    settings : dict, optional
-        Extra settings recorded in ``study.json`` (input path, model...).
     sample_weight : array-like of shape (len(data),), optional
-        A non-negative weight per row of ``data`` (see :func:`study_weights`). Reducers
-        whose ``fit`` takes ``sample_weight`` (the encoders) train on the training rows'
-        weights; the others ignore them, and a note says which did what. The evaluation
-        stays over all pairs, unweighted.
+        A non-negative weight per row of ``data``; by default the weights that
+        ``settings.weights`` names (see :func:`study_weights`). Reducers whose ``fit``
+        takes ``sample_weight`` (the encoders) train on the training rows' weights; the
+        others ignore them, and a note says which did what. The evaluation stays over all
+        pairs, unweighted.
+    record : dict, optional
+        Extra facts recorded in ``study.json``'s settings (input path, model...).
+    save_input : bool
+        Also write ``data`` as ``vectors.parquet`` (for vectors embedded from texts).
+    inputs : iterable of path-like
+        The run's input files: the output folder may not be, hold or lie in one.
+    overwrite : bool
+        Write into an existing non-empty folder; only the files the study writes are
+        replaced, others are kept.
     show_progress : bool
         Draw a progress bar over the grid.
-    on_row : callable, optional
-        Called with every finished row (the CLI prints them).
 
     Returns
     -------
     StudyResult
-    """
-    from embreduce.metrics import COS_EDGES, DIFF_EDGES, base_distribution, similarity_limit
-    from embreduce.reducers import available_reducers
 
-    started = time.perf_counter()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    output_dir = Path(output_dir)
-    unknown = [m for m in methods if m not in available_reducers()]
-    if unknown:
+    Raises
+    ------
+    ParameterError
+        A bad setting, before any work.
+    OutputError
+        A bad output folder, before any work.
+    InputError
+        Bad vectors, too few rows for the split or ``k``, or no candidate measured.
+    """
+    if settings is None:
+        settings = StudySettings(**params)
+    elif params:
+        settings = dataclasses.replace(settings, **params)
+    output_dir = check_output_folder(output_dir, inputs=inputs, overwrite=overwrite)
+    run = _prepare(data, eval_data, settings, sample_weight, output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if save_input:
+        save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
+    _start_record(run, data, eval_data, record)
+    _run_cells(run, show_progress)
+    if not any(r["method"] != LIMIT for r in run.rows):
         raise InputError(
-            f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(available_reducers())}"
+            f"no candidate could be measured ({'; '.join(run.notes) or 'see study.json'})"
         )
-    if not methods or not dims:
-        raise InputError("give at least one method and one dimension")
+    return StudyResult(
+        run.rows,
+        run.record["recommendation"],
+        run.notes,
+        output_dir,
+        settings,
+        run.base,
+    )
+
+
+def _prepare(
+    data: EmbeddingSet,
+    eval_data: EmbeddingSet | None,
+    settings: StudySettings,
+    sample_weight: ArrayLike | None,
+    output_dir: Path,
+) -> _Run:
+    """Check the vectors, split them, and decide the dims and weights."""
     vectors = check_vectors(data.vectors, name="vectors", allow_zero=False, min_rows=2)
     if eval_data is not None:
         train = vectors
@@ -276,59 +452,87 @@ def run_study(
             raise InputError(
                 f"eval vectors have {evaluation.shape[1]} dims, training vectors {train.shape[1]}"
             )
-        if len(evaluation) < 2:
-            raise InputError("the eval set needs at least 2 vectors")
         train_idx = np.arange(len(vectors))
     else:
-        train_idx, eval_idx = split_holdout(len(vectors), holdout, seed)
+        train_idx, eval_idx = split_holdout(len(vectors), settings.holdout, settings.seed)
         train, evaluation = vectors[train_idx], vectors[eval_idx]
     splits = {"train": train, "eval": evaluation}
-    weights = None
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-        if weights.shape != (len(vectors),):
-            raise InputError(
-                f"sample_weight has shape {weights.shape}; expected one weight per vector "
-                f"({len(vectors)},)"
-            )
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise InputError("sample_weight must be finite and non-negative")
-        weights = weights[train_idx]
+    k = settings.k
     for split, X in splits.items():
         if len(X) <= 2 * k:
             raise InputError(
                 f"the {split} split has {len(X)} vectors; k={k} neighbours need more than "
-                f"{2 * k} (give more vectors, a larger --holdout, or a smaller --k)"
+                f"{2 * k} (give more vectors, a larger holdout, or a smaller k)"
             )
-    input_dim = train.shape[1]
+    input_dim, n_train = train.shape[1], len(train)
     notes = [
-        f"dim {d} skipped: above the input dimension {input_dim}" for d in dims if d > input_dim
+        f"dim {d} skipped: above the input dimension {input_dim}"
+        if d > input_dim
+        else f"dim {d} skipped: not fewer than the {n_train} training vectors"
+        for d in settings.dims
+        if d > input_dim or d >= n_train
     ]
-    dims = sorted({int(d) for d in dims if d <= input_dim})
+    dims = [d for d in settings.dims if d <= input_dim and d < n_train]
     if not dims:
-        raise InputError(f"every dimension asked for is above the input dimension {input_dim}")
+        raise InputError(
+            f"every dimension asked for is above the input dimension {input_dim} or not "
+            f"fewer than the {n_train} training vectors"
+        )
+    weights = _training_weights(data, settings, sample_weight)
+    info = {k: data.info.get(k) for k in ("model", "source")}
+    info["normalized"] = bool(data.info.get("normalized", False))
+    return _Run(
+        settings,
+        output_dir,
+        splits,
+        dims,
+        info,
+        None if weights is None else weights[train_idx],
+        notes,
+    )
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    base = {"cos_edges": COS_EDGES, "diff_edges": DIFF_EDGES}
-    for split, X in splits.items():
-        base[split] = base_distribution(X, max_pairs=max_pairs, seed=seed)
-    write_json(output_dir / "base_distribution.json", base)
 
-    study = {
-        "settings": {
-            **(settings or {}),
-            "methods": list(methods),
-            "dims": dims,
-            "holdout": None if eval_data is not None else holdout,
-            "seed": seed,
-            "max_pairs": max_pairs,
-            "k": k,
-            "tolerance": tolerance,
-            "sample_weight": weights is not None,
-        },
+def _training_weights(
+    data: EmbeddingSet, settings: StudySettings, sample_weight: ArrayLike | None
+) -> np.ndarray | None:
+    if sample_weight is None and settings.weights is None:
+        return None
+    if sample_weight is None:
+        sample_weight = study_weights(data, settings.weights)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (len(data),):
+        raise InputError(
+            f"sample_weight has shape {weights.shape}; expected one weight per vector "
+            f"({len(data)},)"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise InputError("sample_weight must be finite and non-negative")
+    return weights
+
+
+def _start_record(
+    run: _Run,
+    data: EmbeddingSet,
+    eval_data: EmbeddingSet | None,
+    extra: dict[str, Any] | None,
+) -> None:
+    """Write ``base_distribution.json`` and a first ``study.json`` (``complete: false``)."""
+    from embreduce.metrics import COS_EDGES, DIFF_EDGES, base_distribution
+
+    s = run.settings
+    base: dict[str, Any] = {"cos_edges": COS_EDGES, "diff_edges": DIFF_EDGES}
+    for split, X in run.splits.items():
+        base[split] = base_distribution(X, max_pairs=s.max_pairs, seed=s.seed)
+    write_json(run.output_dir / "base_distribution.json", base)
+    train, evaluation = run.splits["train"], run.splits["eval"]
+    record = {**(extra or {}), **s.record(), "dims": run.dims}
+    record["holdout"] = None if eval_data is not None else s.holdout
+    record["sample_weight"] = run.weights is not None
+    run.record = {
+        "settings": record,
         "data": {
             "n": len(train) + (len(evaluation) if eval_data is None else 0),
-            "dim": input_dim,
+            "dim": train.shape[1],
             "n_train": len(train),
             "n_eval": len(evaluation),
             "n_pairs_train": base["train"]["n_pairs"],
@@ -336,137 +540,99 @@ def run_study(
             "model": data.info.get("model"),
         },
         "versions": _versions(),
-        "started": started_at,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "recommendation": None,
-        "notes": notes,
-        "elapsed_seconds": None,
+        "notes": run.notes,
+        "elapsed_seconds": 0.0,
         "complete": False,
     }
-    rows: list[dict[str, Any]] = []
-    cells = [(m, d) for m in methods for d in dims] + ([(LIMIT, d) for d in dims] if limit else [])
+    run.base = base
+    run.save()
 
-    def finish(row: dict[str, Any]) -> None:
-        rows.append(row)
-        write_results(output_dir, rows)
-        if on_row is not None:
-            on_row(row)
 
+def _run_cells(run: _Run, show_progress: bool) -> None:
+    """Every method x dim (and the limit rows); the files are rewritten after each."""
+    s = run.settings
+    cells = [(m, d) for m in s.methods for d in run.dims]
+    cells += [(LIMIT, d) for d in run.dims] if s.limit else []
     try:
         with progress_bar("Study", len(cells), enabled=show_progress) as bar:
             for method, dim in cells:
-                if method == LIMIT:
-                    # Above a few thousand rows the limit is optimised on a seeded
-                    # sample of the eval set, and measured on that sample.
-                    limit_vectors, rows_used = similarity_limit(
-                        evaluation, dim, seed=seed, return_rows=True
-                    )
-                    metrics = _metrics(evaluation[rows_used], limit_vectors, max_pairs, seed, k)
-                    finish(
-                        _row(LIMIT, dim, "eval", metrics, fit_seconds=0.0, transform_seconds=0.0)
-                    )
-                else:
-                    for row in _study_cell(
-                        method,
-                        dim,
-                        splits,
-                        output_dir,
-                        data,
-                        seed,
-                        max_pairs,
-                        k,
-                        save_models,
-                        notes,
-                        weights,
-                    ):
-                        finish(row)
+                cell = _limit_cell(run, dim) if method == LIMIT else _study_cell(run, method, dim)
+                run.rows.extend(cell)
+                run.save()
                 bar.advance(1)
-        study["complete"] = True
+        run.record["complete"] = True
     finally:
-        study["recommendation"] = recommend(rows, tolerance)
-        study["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-        study["notes"] = notes
-        write_json(output_dir / "study.json", study)
-    return StudyResult(rows, study["recommendation"], notes, output_dir)
+        run.save()
 
 
-def _metrics(
-    original: np.ndarray, reduced: np.ndarray, max_pairs: int | None, seed: int, k: int
-) -> dict[str, Any]:
+def _measure(run: _Run, original: np.ndarray, reduced: np.ndarray) -> dict[str, Any]:
     from embreduce.metrics import similarity_metrics
 
-    return similarity_metrics(original, reduced, k=k, max_pairs=max_pairs, seed=seed)
+    s = run.settings
+    return similarity_metrics(original, reduced, k=s.k, max_pairs=s.max_pairs, seed=s.seed)
 
 
-def _study_cell(
-    method: str,
-    dim: int,
-    splits: dict[str, np.ndarray],
-    output_dir: Path,
-    data: EmbeddingSet,
-    seed: int,
-    max_pairs: int | None,
-    k: int,
-    save_models: bool,
-    notes: list[str],
-    weights: np.ndarray | None = None,
-) -> list[dict[str, Any]]:
-    """Fit one reducer and measure it on both splits; a failure becomes a note."""
-    from embreduce.reducers import make_reducer, save_reducer, supports_transform
+def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
+    """The ``limit`` row: free unit vectors optimised to keep the eval set's cosines.
 
-    if not supports_transform(method):
-        notes.append(f"{method}-{dim} skipped: {method} cannot transform held-out vectors")
-        return []
+    Above a few thousand rows the limit is optimised on a seeded sample of the eval set,
+    and measured on that sample.
+    """
+    from embreduce.metrics import similarity_limit
+
+    evaluation = run.splits["eval"]
+    vectors, rows_used = similarity_limit(evaluation, dim, seed=run.settings.seed, return_rows=True)
+    metrics = _measure(run, evaluation[rows_used], vectors)
+    return [_row(LIMIT, dim, "eval", metrics, fit_seconds=0.0, transform_seconds=0.0)]
+
+
+def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
+    """Fit one reducer and measure it on both splits; an expected failure becomes a note."""
+    from embreduce.reducers import make_reducer, save_reducer
+
+    train = run.splits["train"]
     try:
-        reducer = make_reducer(method, dim, random_state=seed)
+        reducer = make_reducer(method, dim, random_state=run.settings.seed)
         start = time.perf_counter()
-        weighted = weights is not None and _takes_sample_weight(reducer)
+        weighted = run.weights is not None and _takes_sample_weight(reducer)
         if weighted:
-            reducer.fit(splits["train"], sample_weight=weights)
+            reducer.fit(train, sample_weight=run.weights)
             fit_seconds = time.perf_counter() - start
-            reduced_train = reducer.transform(splits["train"])
+            reduced_train = reducer.transform(train)
         else:
-            reduced_train = reducer.fit_transform(splits["train"])
+            reduced_train = reducer.fit_transform(train)
             fit_seconds = time.perf_counter() - start
-        if weights is not None:
-            _note_weights(notes, method, weighted)
+        if run.weights is not None:
+            _note_weights(run.notes, method, weighted)
         start = time.perf_counter()
-        reduced_eval = reducer.transform(splits["eval"])
+        reduced_eval = reducer.transform(run.splits["eval"])
         transform_seconds = time.perf_counter() - start
-    except (EmbreduceError, ValueError) as exc:
-        notes.append(f"{method}-{dim} skipped: {exc}")
+    except EmbreduceError as exc:  # a method that cannot run on this data
+        run.notes.append(f"{method}-{dim} skipped: {exc}")
         return []
-    if save_models:
+    if run.settings.save_models:
         try:
             save_reducer(
                 reducer,
-                output_dir / "models" / f"{method}-{dim}",
+                run.output_dir / "models" / f"{method}-{dim}",
                 method=method,
                 overwrite=True,  # the study's own folder, checked before the run
-                extra={
-                    "model": data.info.get("model"),
-                    "source": data.info.get("source"),
-                    "normalized": bool(data.info.get("normalized", False)),
-                },
+                extra=run.info,
             )
         except EmbreduceError as exc:
-            notes.append(f"{method}-{dim} not saved: {exc}")
+            run.notes.append(f"{method}-{dim} not saved: {exc}")
     rows = []
     for split, reduced in (("train", reduced_train), ("eval", reduced_eval)):
         try:
-            metrics = _metrics(splits[split], np.asarray(reduced), max_pairs, seed, k)
+            metrics = _measure(run, run.splits[split], np.asarray(reduced))
         except InputError as exc:  # e.g. a reducer that maps a row to zero
-            notes.append(f"{method}-{dim} ({split}) not measured: {exc}")
+            run.notes.append(f"{method}-{dim} ({split}) not measured: {exc}")
             continue
-        rows.append(
-            _row(
-                method,
-                dim,
-                split,
-                metrics,
-                fit_seconds=round(fit_seconds, 4),
-                transform_seconds=round(transform_seconds, 4),
-            )
-        )
+        seconds = {"fit_seconds": round(fit_seconds, 4)}
+        seconds["transform_seconds"] = round(transform_seconds, 4)
+        rows.append(_row(method, dim, split, metrics, **seconds))
     return rows
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, ParameterError
 
 
 def check_vectors(
@@ -113,3 +115,68 @@ def check_sample_weight(sample_weight: ArrayLike, n_rows: int) -> NDArray[np.flo
     if not np.isfinite(w).all() or (w < 0).any():
         raise InputError("sample_weight must be finite and non-negative")
     return w
+
+
+# ------------------------------------------------------------- scalar parameters
+
+
+def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Return ``value`` as an ``int`` within ``[low, high]``, or raise :class:`ParameterError`.
+
+    Examples
+    --------
+    >>> check_int(3, "k", low=1)
+    3
+    >>> check_int(0, "k", low=1)
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ParameterError: k must be an integer >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            bounds = f">= {low}"
+        elif low is None:
+            bounds = f"<= {high}"
+        else:
+            bounds = f"from {low} to {high}"
+        raise ParameterError(f"{name} must be an integer {bounds}, got {value}")
+    return value
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` within its bounds, or raise ``ParameterError``.
+
+    Examples
+    --------
+    >>> check_float(0.2, "holdout", low=0, high=1, open_low=True, open_high=True)
+    0.2
+    >>> check_float(float("nan"), "tolerance", low=0)
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ParameterError: tolerance must be a finite number, got nan
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value}")
+    too_low = low is not None and (value <= low if open_low else value < low)
+    too_high = high is not None and (value >= high if open_high else value > high)
+    if too_low or too_high:
+        lo = "" if low is None else f"{'>' if open_low else '>='} {low:g}"
+        hi = "" if high is None else f"{'<' if open_high else '<='} {high:g}"
+        raise ParameterError(
+            f"{name} must be {' and '.join(p for p in (lo, hi) if p)}, got {value:g}"
+        )
+    return value

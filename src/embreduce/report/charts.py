@@ -186,11 +186,16 @@ def distribution_figure(
     return fig
 
 
-CURVE_METRICS: tuple[tuple[str, str], ...] = (
-    ("mse", "MSE of cosine similarity<br>(lower is better)"),
-    ("std", "std of the difference<br>(lower is better)"),
-    ("recall_at_10", "recall@10<br>(higher is better)"),
-)
+def curve_metrics(k: int = 10) -> tuple[tuple[str, str], ...]:
+    """The ``(results column, panel title)`` pairs of the metric curves, for recall@``k``."""
+    return (
+        ("mse", "MSE of cosine similarity<br>(lower is better)"),
+        ("std", "std of the difference<br>(lower is better)"),
+        (f"recall_at_{k}", f"recall@{k}<br>(higher is better)"),
+    )
+
+
+CURVE_METRICS = curve_metrics(10)
 
 
 def metric_curves_figure(
@@ -200,6 +205,7 @@ def metric_curves_figure(
     labels: dict[str, str],
     recommended: tuple[str, int] | None = None,
     subtitle: str = "",
+    k: int = 10,
 ) -> go.Figure:
     """Metric against dimension, one line per method, the ``limit`` rows dashed.
 
@@ -207,7 +213,7 @@ def metric_curves_figure(
     ----------
     rows : sequence of dict
         Result rows of one split, with ``method``, ``dim`` and the metrics in
-        :data:`CURVE_METRICS`.
+        :func:`curve_metrics`.
     methods : sequence of str
         The methods to draw, in legend order; ``"limit"`` is drawn as a reference.
     labels : dict
@@ -216,11 +222,14 @@ def metric_curves_figure(
         Marked with a star on every panel.
     subtitle : str
         Escaped line under the title.
+    k : int
+        The study's neighbours: which recall column to draw.
     """
+    metrics = curve_metrics(k)
     fig = make_subplots(
         rows=1,
-        cols=len(CURVE_METRICS),
-        subplot_titles=[title for _, title in CURVE_METRICS],
+        cols=len(metrics),
+        subplot_titles=[title for _, title in metrics],
         horizontal_spacing=0.08,
     )
     dims = sorted({int(r["dim"]) for r in rows})
@@ -230,7 +239,7 @@ def metric_curves_figure(
             continue
         is_limit = method == "limit"
         color = LIMIT_COLOR if is_limit else PALETTE[m_index % (len(PALETTE) - 2)]
-        for col, (metric, _) in enumerate(CURVE_METRICS, start=1):
+        for col, (metric, _) in enumerate(metrics, start=1):
             values = [finite_number(r.get(metric)) for r in mine]
             fig.add_trace(
                 go.Scatter(
@@ -251,7 +260,7 @@ def metric_curves_figure(
                 col=col,
             )
     if recommended is not None:
-        _mark_recommended(fig, rows, recommended)
+        _mark_recommended(fig, rows, recommended, metrics)
     fig.update_xaxes(
         type="log",
         tickvals=dims,
@@ -270,13 +279,16 @@ def metric_curves_figure(
 
 
 def _mark_recommended(
-    fig: go.Figure, rows: Sequence[dict[str, Any]], recommended: tuple[str, int]
+    fig: go.Figure,
+    rows: Sequence[dict[str, Any]],
+    recommended: tuple[str, int],
+    metrics: Sequence[tuple[str, str]],
 ) -> None:
     method, dim = recommended
     row = next((r for r in rows if r["method"] == method and int(r["dim"]) == dim), None)
     if row is None:
         return
-    for col, (metric, _) in enumerate(CURVE_METRICS, start=1):
+    for col, (metric, _) in enumerate(metrics, start=1):
         fig.add_trace(
             go.Scatter(
                 x=[dim],

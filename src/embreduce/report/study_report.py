@@ -46,24 +46,29 @@ METHOD_NAMES = {
 
 SPLIT_ORDER = ("eval", "train")
 
-TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # (field, heading, number format)
-    ("method", "method", ""),
-    ("dim", "dim", "d"),
-    ("split", "split", ""),
-    ("mse", "MSE", ".3e"),
-    ("mae", "MAE", ".4f"),
-    ("mean", "mean diff", "+.4f"),
-    ("std", "std diff", ".4f"),
-    ("q01", "q01", "+.3f"),
-    ("q99", "q99", "+.3f"),
-    ("spearman", "Spearman", ".4f"),
-    ("recall_at_10", "recall@10", ".3f"),
-    ("trustworthiness", "trustworthiness", ".3f"),
-    ("n_pairs", "pairs", ",d"),
-    ("fit_seconds", "fit s", ".2f"),
-    ("transform_seconds", "transform s", ".3f"),
-)
+
+def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
+    """The results table's ``(field, heading, number format)`` columns, for recall@``k``."""
+    return (
+        ("method", "method", ""),
+        ("dim", "dim", "d"),
+        ("split", "split", ""),
+        ("mse", "MSE", ".3e"),
+        ("mae", "MAE", ".4f"),
+        ("mean", "mean diff", "+.4f"),
+        ("std", "std diff", ".4f"),
+        ("q01", "q01", "+.3f"),
+        ("q99", "q99", "+.3f"),
+        ("spearman", "Spearman", ".4f"),
+        (f"recall_at_{k}", f"recall@{k}", ".3f"),
+        ("trustworthiness", "trustworthiness", ".3f"),
+        ("n_pairs", "pairs", ",d"),
+        ("fit_seconds", "fit s", ".2f"),
+        ("transform_seconds", "transform s", ".3f"),
+    )
+
+
+TABLE_COLUMNS = table_columns(10)
 
 
 def method_name(method: str) -> str:
@@ -96,6 +101,12 @@ class Study:
         """``{"method", "dim", "reason"}`` or None when the study made no pick."""
         rec = self.meta.get("recommendation")
         return rec if isinstance(rec, dict) and rec.get("method") else None
+
+    @property
+    def k(self) -> int:
+        """The study's neighbours for recall@k (10 for studies that do not say)."""
+        k = (self.meta.get("settings") or {}).get("k")
+        return k if isinstance(k, int) and not isinstance(k, bool) and k > 0 else 10
 
     @property
     def splits(self) -> list[str]:
@@ -243,6 +254,7 @@ def curves_figure(study: Study, split: str) -> Any:
         labels={m: escape_label(method_name(m)) for m in methods},
         recommended=(rec["method"], int(rec["dim"])) if rec else None,
         subtitle=escape_label(f"{split} split"),
+        k=study.k,
     )
 
 
@@ -251,9 +263,10 @@ def curves_figure(study: Study, split: str) -> Any:
 
 def _results_table(study: Study) -> str:
     rec = study.recommendation
+    columns = table_columns(study.k)
     heads = "".join(
         f'<th scope="col"><button type="button">{escape_label(h)}</button></th>'
-        for _, h, _ in TABLE_COLUMNS
+        for _, h, _ in columns
     )
     body = []
     rows = sorted(
@@ -266,7 +279,7 @@ def _results_table(study: Study) -> str:
             classes.append("recommended")
         if row["method"] == "limit":
             classes.append("limit")
-        cells = "".join(_cell(row.get(key), fmt) for key, _, fmt in TABLE_COLUMNS)
+        cells = "".join(_cell(row.get(key), fmt) for key, _, fmt in columns)
         body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
     return (
         f'<table class="results"><thead><tr>{heads}</tr></thead>'
