@@ -533,3 +533,11 @@ def test_npz_refuses_texts_it_cannot_keep(tmp_path):
 def test_embed_without_input_names_what_to_give(world):
     line = check_refused(world, ("embed", "-o", world / "v.npy"), world / "v.npy", code=2)
     assert "no input: give an input file" in line and "not both" not in line
+
+
+def test_a_truncated_npy_names_the_file_once(world):
+    data = (world / "in.npy").read_bytes()
+    (world / "trunc.npy").write_bytes(data[: len(data) // 2])
+    line = check_refused(world, ("compress", world / "trunc.npy", "-m", world / "models/pca-4",
+                                 "-o", world / "o.npy"), world / "o.npy")  # fmt: skip
+    assert line.count("trunc.npy") == 1 and "ends before row" in line

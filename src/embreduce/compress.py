@@ -953,7 +953,8 @@ def compress(
                     bar.advance(rows)
             writer.close()
         except InputError as exc:
-            raise InputError(f"{src.path.name}: {exc}") from None
+            named = str(exc).startswith(f"{src.path.name}:")
+            raise InputError(str(exc) if named else f"{src.path.name}: {exc}") from None
         finally:
             with contextlib.suppress(Exception):  # already failing: keep the first error
                 writer.close()
