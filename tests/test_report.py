@@ -14,7 +14,7 @@ from embreduce.exceptions import InputError
 from embreduce.report import read_study, write_report
 from embreduce.report.page import plotly_js
 from embreduce.report.static import write_images
-from embreduce.report.study_report import curves_figure
+from embreduce.report.study_report import curves_figure, method_name
 
 if TYPE_CHECKING:
     from browser import Visit
@@ -54,7 +54,9 @@ def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
     study = read_study(report.parent)
     n_cos, n_diff = len(study.base["cos_edges"]) - 1, len(study.base["diff_edges"]) - 1
     # The recommended candidate is shown first.
-    assert [t["name"] for t in base["traces"]] == ["original 48-d", "PCA 16-d"]
+    rec = study.recommendation
+    shown = f"{method_name(rec['method'])} {rec['dim']}-d"
+    assert [t["name"] for t in base["traces"]] == ["original 48-d", shown]
     assert [t["n"] for t in base["traces"]] == [n_cos, n_cos]
     assert [t["n"] for t in diff["traces"]] == [n_diff]
     assert [t["n"] for t in both["traces"]] == [n_cos, n_cos, n_diff]
@@ -73,11 +75,14 @@ def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
 def test_control_switches_the_charts(open_page, report: Path) -> None:
     visit = open_page(report)
     page = visit.page
+    rec = read_study(report.parent).recommendation
+    names = ["PCA", "random projection"]
+    first = method_name(rec["method"])  # the recommended method comes first
     assert page.locator("#method-select option").all_text_contents() == [
-        "PCA",
-        "random projection",
+        first,
+        *(n for n in names if n != first),
     ]
-    assert page.input_value("#dim-select") == "16"
+    assert page.input_value("#dim-select") == str(rec["dim"])
 
     page.select_option("#method-select", "random")
     page.select_option("#dim-select", "4")
