@@ -32,7 +32,8 @@ test: $(STAMP) browser lint
 # The reference workload: the 512 most frequent English words, all-MiniLM-L6-v2 (384-d).
 demo: $(STAMP)
 	$(BIN)/embreduce study --words 512 --methods pca,svd,random,truncate,encoder \
-	    --dims 16,32,64,128,256 --holdout 0.2 --seed 0 -o out/demo --overwrite
+	    --dims 16,32,64,128,256 --bits 32,8,4,1 --holdout 0.2 --seed 0 \
+	    -o out/demo --overwrite
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

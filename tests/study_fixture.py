@@ -34,6 +34,7 @@ def write_study_dir(
     seed: int = 0,
     reason: str | None = None,
     model: str = "all-MiniLM-L6-v2",
+    bits: tuple[int, ...] = (32, 8, 4, 1),
 ) -> Path:
     """Run a small study of PCA and random projection into ``folder``; return it.
 
@@ -49,6 +50,7 @@ def write_study_dir(
         methods=["pca", "random"],
         dims=[*dims, 512],  # 512 > d: a real "skipped" note
         holdout=0.2,
+        bits=bits,
         seed=seed,
         save_models=False,
         record={"input": "texts/news.csv", "model": model},

@@ -55,7 +55,9 @@ def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
     n_cos, n_diff = len(study.base["cos_edges"]) - 1, len(study.base["diff_edges"]) - 1
     # The recommended candidate is shown first.
     rec = study.recommendation
-    shown = f"{method_name(rec['method'])} {rec['dim']}-d"
+    shown = f"{method_name(rec['method'])} {rec['dim']}-d" + (
+        "" if rec["bits"] == 32 else f" at {rec['bits']} bits"
+    )
     assert [t["name"] for t in base["traces"]] == ["original 48-d", shown]
     assert [t["n"] for t in base["traces"]] == [n_cos, n_cos]
     assert [t["n"] for t in diff["traces"]] == [n_diff]
@@ -75,18 +77,20 @@ def test_report_loads_offline_with_every_chart(open_page, report: Path) -> None:
 def test_control_switches_the_charts(open_page, report: Path) -> None:
     visit = open_page(report)
     page = visit.page
-    rec = read_study(report.parent).recommendation
-    names = ["PCA", "random projection"]
+    study = read_study(report.parent)
+    rec = study.recommendation
+    names = [method_name(m) for m in dict.fromkeys(r["method"] for r in study.candidates("eval"))]
+    assert set(names) == {"original", "PCA", "random projection"}
     first = method_name(rec["method"])  # the recommended method comes first
     assert page.locator("#method-select option").all_text_contents() == [
         first,
         *(n for n in names if n != first),
     ]
-    assert page.input_value("#dim-select") == str(rec["dim"])
+    assert page.input_value("#dim-select") == f"{rec['dim']}|{rec['bits']}"
 
     page.select_option("#method-select", "random")
-    page.select_option("#dim-select", "4")
-    page.wait_for_function("document.body.dataset.candidate === 'random|4|eval'")
+    page.select_option("#dim-select", "4|32")
+    page.wait_for_function("document.body.dataset.candidate === 'random|4|32|eval'")
     names = [t["name"] for t in visit.plot("chart-both")["traces"]]
     assert names == [
         "original 48-d",
@@ -95,12 +99,39 @@ def test_control_switches_the_charts(open_page, report: Path) -> None:
     ]
 
     page.select_option("#split-select", "train")
-    page.wait_for_function("document.body.dataset.candidate === 'random|4|train'")
+    page.wait_for_function("document.body.dataset.candidate === 'random|4|32|train'")
     subtitle = page.evaluate(
         "document.getElementById('chart-base')._fullLayout.title.subtitle.text"
     )
     assert subtitle.startswith("train split")
     visit.screenshot("report-random-4-train", full_page=False)
+    visit.assert_clean()
+
+
+def test_quality_against_bytes_chart(open_page, report: Path) -> None:
+    visit = open_page(report)
+    study = read_study(report.parent)
+    chart = visit.plot("chart-bytes")
+    names = [t["name"] for t in chart["traces"]]
+    assert {"original", "PCA", "random projection", "best at each size", "recommended"} <= set(
+        names
+    )
+    page = visit.page
+    xaxis_type = page.evaluate("document.getElementById('chart-bytes')._fullLayout.xaxis.type")
+    assert xaxis_type == "log"
+    # every held-out candidate is one point of the first panel
+    points = page.evaluate(
+        "document.getElementById('chart-bytes').data"
+        ".filter(t => t.xaxis === 'x' || t.xaxis === undefined)"
+        ".filter(t => t.mode === 'markers' && t.name !== 'recommended')"
+        ".reduce((n, t) => n + t.x.length, 0)"
+    )
+    assert points == len(study.candidates("eval"))  # the uncompressed original included
+    star = page.evaluate(
+        "document.getElementById('chart-bytes').data.find(t => t.name === 'recommended').x[0]"
+    )
+    assert star == study.recommendation["bytes"]
+    page.locator("#bytes").screenshot(path=str(visit.screenshot_path("report-bytes")))
     visit.assert_clean()
 
 
@@ -119,28 +150,27 @@ def test_hostile_labels_show_as_text(open_page, report: Path) -> None:
 def test_results_table_sorts(open_page, report: Path) -> None:
     visit = open_page(report)
     page = visit.page
+    heads = page.locator("table.results th").all_text_contents()
+    assert heads[:4] == ["method", "dim", "bits", "bytes"]
+    cells = f"table.results tbody tr td:nth-child({heads.index('MSE') + 1})"
+    numbers = "cells => cells.map(c => Number(c.dataset.value))"
     page.locator("table.results th button", has_text="MSE").click()
-    values = page.eval_on_selector_all(
-        "table.results tbody tr td:nth-child(4)", "cells => cells.map(c => Number(c.dataset.value))"
-    )
-    assert values == sorted(values)
+    values = page.eval_on_selector_all(cells, numbers)
+    assert values == sorted(values) and values != sorted(values, reverse=True)
     page.locator("table.results th button", has_text="MSE").click()
-    values = page.eval_on_selector_all(
-        "table.results tbody tr td:nth-child(4)", "cells => cells.map(c => Number(c.dataset.value))"
-    )
-    assert values == sorted(values, reverse=True)
+    assert page.eval_on_selector_all(cells, numbers) == sorted(values, reverse=True)
     page.locator("#results").screenshot(path=str(visit.screenshot_path("report-table-sorted")))
 
 
 @pytest.mark.slow
 def test_static_png_images(tmp_path: Path) -> None:
-    study_dir = write_study_dir(tmp_path / "run", n=120, dims=(4,))
+    study_dir = write_study_dir(tmp_path / "run", n=120, dims=(4,), bits=(32,))
     output = write_report(study_dir, static="png")
     files = sorted((output.parent / "figures").iterdir())
     names = {f.name for f in files}
-    assert "metrics-eval.png" in names
+    assert {"metrics-eval.png", "bytes-eval.png"} <= names
     assert {f"pca-4-eval-{k}.png" for k in ("base", "diff", "both")} <= names
-    assert len(files) == 1 + 2 * 3  # the curves, and 3 charts for each of 2 methods
+    assert len(files) == 2 + 3 * 3  # curves, bytes, 3 charts for pca, random and original
     assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files)
 
 

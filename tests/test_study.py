@@ -20,36 +20,55 @@ def low_rank_vectors(n: int = 120, d: int = 24, rank: int = 6, seed: int = 0) ->
     return (base + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
 
 
-def row(method, dim, mean, std, recall, split="eval"):
+def row(method, dim, bits, spearman, split="eval", pairs=None):
     return {
         "method": method,
         "dim": dim,
+        "bits": bits,
+        "bytes": -(-dim * bits // 8),
         "split": split,
-        "mean": mean,
-        "std": std,
-        "recall_at_10": recall,
+        "mean": 0.0,
+        "std": 1 - spearman,
+        "spearman": spearman,
+        "recall_at_10": spearman,
+        "pairs_spearman": pairs,
     }
 
 
-def test_recommend_prefers_the_smallest_dim_within_tolerance():
-    rows = [
-        row("encoder", 64, 0.001, 0.030, 0.80),
-        row("encoder", 128, 0.001, 0.0205, 0.91),
-        row("encoder", 256, 0.000, 0.0190, 0.93),
-        row("svd", 256, -0.030, 0.0150, 0.94),  # least spread, but off-centre
-        row("limit", 16, 0.0, 0.001, 1.0),
-        row("encoder", 16, 0.0, 0.001, 1.0, split="train"),
-    ]
-    rec = recommend(rows, tolerance=0.10)
-    assert (rec["method"], rec["dim"]) == ("encoder", 128)
-    assert "std 0.0205 (best 0.0190 at 256)" in rec["reason"]
-    assert "2x smaller than 256" in rec["reason"]
+GRID = [
+    row("original", 384, 32, 1.0, pairs=82.0),  # the uncompressed input: a reference only
+    row("original", 384, 8, 0.999, pairs=82.0),
+    row("original", 384, 1, 0.95, pairs=81.1),  # 48 B
+    row("encoder", 64, 32, 0.985, pairs=81.5),  # 256 B
+    row("encoder", 64, 4, 0.981, pairs=81.4),  # 32 B
+    row("encoder", 16, 8, 0.90, pairs=78.0),  # 16 B
+    row("limit", 16, 32, 0.999),
+    row("encoder", 16, 1, 0.999, split="train", pairs=90.0),
+]
 
 
-def test_recommend_with_zero_tolerance_takes_the_best():
-    rows = [row("svd", 32, 0.0, 0.05, 0.5), row("svd", 64, 0.0, 0.02, 0.8)]
-    assert recommend(rows, tolerance=0.0)["dim"] == 64
-    assert recommend([row("svd", 32, 0, 1, 1, split="train")]) is None
+def test_recommend_takes_the_fewest_bytes_within_tolerance_of_the_best():
+    rec = recommend(GRID, tolerance=0.02, input_dim=384)
+    assert (rec["method"], rec["dim"], rec["bits"], rec["bytes"]) == ("encoder", 64, 4, 32)
+    assert rec["reason"].startswith(
+        "encoder-64 at 4 bits: 32 bytes a vector, 48x smaller than float32 384-d"
+    )
+    assert "within 2% of the best, original-384 at 8 bits" in rec["reason"]
+    assert recommend(GRID, tolerance=0.0)["bits"] == 8  # original int8 is the best
+
+
+def test_recommend_by_pairs_and_within_a_budget():
+    rec = recommend(GRID, tolerance=0.01, rank_by="pairs")
+    assert (rec["method"], rec["bytes"]) == ("encoder", 32)  # 81.4 / 82.0 = 99.3 %
+    assert rec["retained"] == pytest.approx(81.4 / 82.0)
+    assert "keeps 99.3% of the original vectors' Spearman on your pairs" in rec["reason"]
+    strict = recommend(GRID, tolerance=0.005, rank_by="pairs")  # 81.4 < 82.0 - 0.41
+    assert (strict["method"], strict["bits"]) == ("original", 8)
+    within = recommend(GRID, rank_by="pairs", budget=20)
+    assert (within["method"], within["dim"], within["bits"]) == ("encoder", 16, 8)
+    assert "within the budget of 20 bytes" in within["reason"]
+    assert recommend(GRID, budget=8) is None
+    assert recommend([row("svd", 32, 32, 0.9, split="train")]) is None
 
 
 def test_split_is_seeded_and_disjoint():
@@ -88,11 +107,19 @@ def test_study_writes_every_file(small_study):
         reader = csv.DictReader(fh)
         assert tuple(reader.fieldnames) == RESULT_COLUMNS
         csv_rows = list(reader)
-    # 4 methods x 2 dims x 2 splits + 2 limit rows; dim 64 > 24 is skipped with a note
-    assert len(csv_rows) == 4 * 2 * 2 + 2
+    # (4 methods x 2 dims + the original) x 4 precisions x 2 splits + 2 limit rows;
+    # dim 64 > 24 is skipped with a note
+    assert len(csv_rows) == (4 * 2 + 1) * 4 * 2 + 2
+    assert {r["bits"] for r in csv_rows} == {"32", "8", "4", "1"}
+    assert {(r["dim"], r["bits"], r["bytes"]) for r in csv_rows} >= {
+        ("8", "4", "4"),
+        ("24", "1", "3"),
+    }
     assert any("dim 64 skipped" in n for n in result.notes)
     assert {r["split"] for r in csv_rows} == {"train", "eval"}
-    assert {r["method"] for r in csv_rows} == {"pca", "svd", "truncate", "random", "limit"}
+    assert {r["method"] for r in csv_rows} == {
+        *("pca", "svd", "truncate", "random", "limit", "original")
+    }
     saved = sorted(p.name for p in (out / "models").iterdir())
     assert saved == sorted(f"{m}-{d}" for m in ("pca", "svd", "truncate", "random") for d in (4, 8))
 
@@ -142,9 +169,13 @@ def test_study_with_own_eval_set(tmp_path):
         dims=[4],
         eval_data=EmbeddingSet(vectors[60:]),
         limit=False,
+        bits=[32],
         show_progress=False,
     )
-    assert [(r["split"]) for r in result.rows] == ["train", "eval"]
+    assert [(r["method"], r["split"]) for r in result.rows] == [
+        *(("original", "train"), ("original", "eval")),
+        *(("svd", "train"), ("svd", "eval")),
+    ]
     assert result.rows[1]["n_pairs"] == 40 * 39 // 2
 
 
@@ -167,6 +198,12 @@ def test_study_with_own_eval_set(tmp_path):
         ({"tolerance": 1.0}, "tolerance must be >= 0 and < 1"),
         ({"max_pairs": 0}, "max_pairs must be an integer >= 1"),
         ({"weights": "often"}, "unknown --weights 'often'"),
+        ({"bits": [3]}, "bits=3 is not allowed: use one of 32, 16, 8, 4, 2, 1"),
+        ({"bits": []}, "bits is empty"),
+        ({"budget": 1, "bits": [8]}, "budget=1 bytes is smaller than every candidate"),
+        ({"budget": 0}, "budget must be an integer >= 1"),
+        ({"rank_by": "pairs"}, "rank_by='pairs' needs labelled pairs"),
+        ({"rank_by": "speed"}, "rank_by must be one of pairs, cosine"),
     ],
 )
 def test_bad_study_requests(tmp_path, kwargs, message):
@@ -182,13 +219,33 @@ def test_repeated_methods_and_dims_are_studied_once(tmp_path):
         tmp_path / "s",
         methods=["svd", "svd"],
         dims=[4, 4],
+        bits=[8, 8],
         limit=False,
         show_progress=False,
     )
-    assert [(r["method"], r["dim"], r["split"]) for r in result.rows] == [
-        ("svd", 4, "train"),
-        ("svd", 4, "eval"),
+    rows = [(r["method"], r["dim"], r["bits"], r["split"]) for r in result.rows]
+    assert rows == [
+        *(("original", 24, 8, "train"), ("original", 24, 8, "eval")),
+        *(("svd", 4, 8, "train"), ("svd", 4, 8, "eval")),
     ]
+
+
+def test_codecs_are_saved_with_each_model_and_the_recommended_one_is_its_default(tmp_path):
+    from embreduce.codecs import load_codec
+
+    out = tmp_path / "s"
+    X = low_rank_vectors()
+    result = run_study(EmbeddingSet(X), out, methods=["svd"], dims=[8], bits=[32, 8, 1],
+                       limit=False, show_progress=False)  # fmt: skip
+    model = out / "models" / "svd-8"
+    assert sorted(p.name for p in model.glob("codec-*")) == ["codec-1bit", "codec-8bit"]
+    rec = result.recommendation
+    assert (rec["method"], rec["bits"]) == ("svd", 8)  # int8 keeps the rank order of svd-8
+    default = load_codec(model)
+    assert default.bits == 8
+    # the saved codec gives the codes the study judged: calibrated on the training split
+    row = next(r for r in result.rows if (r["method"], r["bits"], r["split"]) == ("svd", 8, "eval"))
+    assert row["bytes"] == default.bytes_per_vector() == 8
 
 
 def test_k_names_the_recall_column_everywhere(tmp_path):
@@ -215,7 +272,7 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("cells_done", [0, 1])
+@pytest.mark.parametrize("cells_done", [0, 2])
 def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypatch, cells_done):
     import embreduce.study as study_module
 
@@ -232,12 +289,12 @@ def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypa
     out = tmp_path / "s"
     with pytest.raises(Interrupted):
         run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd"], dims=[4, 8],
-                  show_progress=False)  # fmt: skip
+                  bits=[32], show_progress=False)  # fmt: skip
     study = json.loads((out / "study.json").read_text())
     assert study["complete"] is False
     rows = load_study(out)["results"]["rows"]
     assert len(rows) == 2 * cells_done
-    assert (study["recommendation"] is None) == (cells_done == 0)
+    assert (study["recommendation"] is None) == (cells_done == 0)  # the original, then svd-4
 
 
 def test_a_study_that_measures_nothing_says_so(tmp_path, monkeypatch):

@@ -233,31 +233,29 @@ def _int_list(value: str, option: str) -> list[int]:
     return out
 
 
-def _print_study(result: Any) -> None:
+def _print_study(result: Any, top: int = 25) -> None:
     from embreduce.study import recall_column
 
     k = result.settings.k
-    table = Table(
-        title="Held-out pairs: cos_original - cos_reduced, best first", header_style="bold"
-    )
-    columns = ("method", "dim", "mean", "std", "mse", "q01", "q99", "spearman", f"recall@{k}")
-    for col in (*columns, "trust", "fit s"):
+    ranked = result.ranked()  # the recommendation's order; the references last
+    by = "your pairs' Spearman" if result.rank_by == "pairs" else "cosine rank agreement"
+    table = Table(title=f"Held-out candidates, best first by {by}", header_style="bold")
+    columns = ["method", "dim", "bits", "bytes", "spearman", f"recall@{k}", "mean", "std"]
+    if result.rank_by == "pairs":
+        columns += ["pairs", "retained"]
+    for col in columns:
         table.add_column(col, justify="left" if col == "method" else "right")
-    for r in result.ranked():  # the recommendation's order; the limit rows last
-        table.add_row(
-            r["method"],
-            str(r["dim"]),
-            f"{r['mean']:+.4f}",
-            f"{r['std']:.4f}",
-            f"{r['mse']:.2e}",
-            f"{r['q01']:+.3f}",
-            f"{r['q99']:+.3f}",
-            f"{r['spearman']:.3f}",
-            f"{r[recall_column(k)]:.3f}",
-            f"{r['trustworthiness']:.3f}",
-            f"{r['fit_seconds']:.1f}",
-        )
+    shown = ranked[:top] + [r for r in ranked[top:] if r["method"] in ("original", "limit")]
+    for r in shown:
+        cells = [r["method"], str(r["dim"]), str(r["bits"]), f"{r['bytes']:,}"]
+        cells += [f"{r['spearman']:.4f}", f"{r[recall_column(k)]:.3f}"]
+        cells += [f"{r['mean']:+.4f}", f"{r['std']:.4f}"]
+        if result.rank_by == "pairs":
+            cells += [f"{r['pairs_spearman']:.1f}", f"{r['pairs_retained']:.1%}"]
+        table.add_row(*cells)
     console.print(table)
+    if len(ranked) > len(shown):
+        console.print(f"{len(ranked) - len(shown)} more candidates in results.csv.")
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)
     if result.recommendation:
@@ -296,8 +294,13 @@ def study(
     ] = None,
     k: Annotated[int, typer.Option("--k", help="Neighbours for recall@k, trustworthiness.")] = 10,
     tolerance: Annotated[
-        float, typer.Option("--tolerance", help="Slack of the recommendation (0.1 = 10 %).")
-    ] = 0.10,
+        float,
+        typer.Option(
+            "--tolerance",
+            help="Share of quality the recommendation may give up for a smaller size "
+            "(0.01 = one point).",
+        ),
+    ] = 0.01,
     limit: Annotated[
         bool, typer.Option("--limit/--no-limit", help="Add the optimised 'limit' reference rows.")
     ] = True,
@@ -311,6 +314,16 @@ def study(
             help="Train the encoders with a weight per vector: 'frequency' (each text's "
             "wordfreq frequency) or 'column:NAME' (a numeric metadata column).",
         ),
+    ] = None,
+    bits: Annotated[
+        str,
+        typer.Option(
+            "--bits", help="Comma-separated bits a dimension, crossed with --dims: 32,16,8,4,2,1."
+        ),
+    ] = "32,8,4,1",
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", help="Bytes a vector: recommend the best candidate within it."),
     ] = None,
     words: WordsOpt = None,
     text_column: TextColumnOpt = None,
@@ -347,6 +360,8 @@ def study(
         limit=limit,
         tolerance=tolerance,
         weights=weights,
+        bits=_int_list(bits, "--bits"),
+        budget=budget,
     )
     inputs = [input_path, eval_path]
     check_output_folder(output, inputs=inputs, overwrite=overwrite)

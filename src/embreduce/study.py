@@ -56,13 +56,14 @@ def result_columns(k: int = 10) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> result_columns(5)[13]
+    >>> result_columns(5)[15]
     'recall_at_5'
     """
     return (
-        *("method", "dim", "split", "mean", "std", "mse", "mae"),
+        *("method", "dim", "bits", "bytes", "split", "mean", "std", "mse", "mae"),
         *("q01", "q05", "q50", "q95", "q99", "spearman", recall_column(k)),
-        *("trustworthiness", "n_pairs", "fit_seconds", "transform_seconds"),
+        *("trustworthiness", "pairs_spearman", "pairs_retained", "n_pairs"),
+        *("fit_seconds", "transform_seconds"),
     )
 
 
@@ -71,6 +72,27 @@ RESULT_COLUMNS = result_columns(10)
 histogram counts."""
 
 LIMIT = "limit"
+ORIGINAL = "original"
+"""The reference rows of the input vectors, quantized but not reduced."""
+DEFAULT_BITS = (32, 8, 4, 1)
+RANK_BY = ("pairs", "cosine")
+
+
+@dataclass(frozen=True)
+class PairVectors:
+    """Labelled pairs to judge every candidate on the user's own task.
+
+    Parameters
+    ----------
+    first, second : ndarray of shape (n_pairs, dim)
+        The two texts of each pair, embedded with the study's model.
+    scores : ndarray of shape (n_pairs,)
+        The human (or task) score of each pair; only its order matters.
+    """
+
+    first: np.ndarray
+    second: np.ndarray
+    scores: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -96,11 +118,20 @@ class StudySettings:
     limit : bool
         Add the ``limit`` reference rows (free unit vectors optimised on the eval set).
     tolerance : float
-        Relative slack of the recommendation (see :func:`recommend`), in [0, 1).
+        The share of quality the recommendation may give up for a smaller size (see
+        :func:`recommend`), in [0, 1); 0.01 = one point of the retained share.
     save_models : bool
         Save each fitted reducer that can be saved under ``models/<method>-<dim>/``.
     weights : str, optional
         Training weights: ``"frequency"`` or ``"column:NAME"`` (see :func:`study_weights`).
+    bits : sequence of int
+        Precisions crossed with every dim, from 32, 16, 8, 4, 2, 1 bits a dimension
+        (see :mod:`embreduce.codecs`); each reduced vector is judged as its codes decode.
+    budget : int, optional
+        Bytes a vector: recommend the best candidate of at most this size.
+    rank_by : {"pairs", "cosine"}, optional
+        What the recommendation ranks by: the labelled pairs' Spearman (the default when
+        pairs are given) or the rank agreement of the pair cosines with the originals.
 
     Raises
     ------
@@ -120,9 +151,12 @@ class StudySettings:
     max_pairs: int | None = None
     k: int = 10
     limit: bool = True
-    tolerance: float = 0.10
+    tolerance: float = 0.01
     save_models: bool = True
     weights: str | None = None
+    bits: Sequence[int] = DEFAULT_BITS
+    budget: int | None = None
+    rank_by: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -139,6 +173,16 @@ class StudySettings:
         set_(self, "tolerance", tolerance)
         if self.weights is not None:
             check_weights_spec(self.weights)
+        from embreduce.codecs import check_bits
+
+        bits = [check_bits(b) for b in _as_list(self.bits, "bits")]
+        set_(self, "bits", tuple(sorted(set(bits), reverse=True)))
+        if self.budget is not None:
+            set_(self, "budget", check_int(self.budget, "budget", low=1))
+        if self.rank_by is not None and self.rank_by not in RANK_BY:
+            raise ParameterError(
+                f"rank_by must be one of {', '.join(RANK_BY)}, got {self.rank_by!r}"
+            )
 
     def record(self) -> dict[str, Any]:
         """The settings as ``study.json`` records them."""
@@ -191,6 +235,8 @@ class StudyResult:
     base : dict
         The pairwise-cosine distribution of each split's input vectors
         (``base_distribution.json``).
+    rank_by : str
+        What the recommendation ranked by: ``"pairs"`` or ``"cosine"``.
     """
 
     rows: list[dict[str, Any]]
@@ -199,10 +245,11 @@ class StudyResult:
     output_dir: Path | None = None
     settings: StudySettings = field(default_factory=StudySettings)
     base: dict[str, Any] = field(default_factory=dict)
+    rank_by: str = "cosine"
 
     def ranked(self) -> list[dict[str, Any]]:
         """Held-out rows best first (see :func:`rank_rows`)."""
-        return rank_rows(self.rows)
+        return rank_rows(self.rows, self.rank_by)
 
 
 def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -222,70 +269,146 @@ def spread(row: dict[str, Any]) -> float:
     return math.hypot(row["mean"], row["std"])
 
 
-def rank_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Held-out rows, real candidates best first by :func:`spread`, the ``limit`` rows last.
+def row_bits(row: dict[str, Any]) -> int:
+    """A row's bits a dimension (32 for rows of studies before precisions)."""
+    bits = row.get("bits")
+    return 32 if bits in (None, "") else int(bits)
 
-    This is the order :func:`recommend` uses to name the method.
+
+def row_bytes(row: dict[str, Any]) -> int:
+    """A row's bytes a vector: ``ceil(dim * bits / 8)``."""
+    size = row.get("bytes")
+    return -(-int(row["dim"]) * row_bits(row) // 8) if size in (None, "") else int(size)
+
+
+def _score(row: dict[str, Any], rank_by: str) -> float:
+    value = row.get("pairs_spearman" if rank_by == "pairs" else "spearman")
+    value = float("nan") if value in (None, "") else float(value)
+    return -math.inf if math.isnan(value) else value
+
+
+def is_candidate(row: dict[str, Any]) -> bool:
+    """A held-out row one could pick: not the ``limit``, not the uncompressed input."""
+    return (
+        row["split"] == "eval"
+        and row["method"] != LIMIT
+        and not (row["method"] == ORIGINAL and row_bits(row) == 32)
+    )
+
+
+def rank_rows(rows: Sequence[dict[str, Any]], rank_by: str = "cosine") -> list[dict[str, Any]]:
+    """Held-out rows best first, the references (``original`` 32-bit, ``limit``) last.
+
+    ``rank_by="cosine"`` orders by the rank agreement of the pair cosines with the
+    originals (``spearman``), ``"pairs"`` by the labelled pairs' Spearman; ties go to
+    the smaller size.
     """
     evals = [r for r in rows if r["split"] == "eval"]
-    return sorted(evals, key=lambda r: (r["method"] == LIMIT, spread(r), r["dim"]))
+    return sorted(evals, key=lambda r: (not is_candidate(r), -_score(r, rank_by), row_bytes(r)))
 
 
 def recommend(
-    rows: Sequence[dict[str, Any]], tolerance: float = 0.10, k: int = 10
+    rows: Sequence[dict[str, Any]],
+    tolerance: float = 0.01,
+    k: int = 10,
+    *,
+    rank_by: str = "cosine",
+    budget: int | None = None,
+    input_dim: int | None = None,
 ) -> dict[str, Any] | None:
-    """Pick the smallest practical candidate, by the seed study's rule.
+    """Pick the smallest candidate that keeps nearly all of the best candidate's quality.
 
-    First the method: the held-out row (real methods only, not ``limit``) whose
-    difference distribution is centred nearest 0 with the least spread, i.e. the lowest
-    :func:`spread`, names it. Then the size: the smallest dimension of that method whose
-    held-out std is within ``tolerance`` of the method's best std and whose recall@k is
-    within ``tolerance`` of its best recall.
+    Quality is ``spearman`` (how well the candidate keeps the order of the pair cosines,
+    1 = perfectly) with ``rank_by="cosine"``, or ``pairs_spearman`` (the labelled pairs'
+    Spearman x100) with ``rank_by="pairs"``. Each candidate's *retained* share is its
+    quality over the uncompressed vectors' (1 for cosine; the ``original`` 32-bit row's
+    for pairs). Without ``budget``: the fewest bytes a vector whose retained share is
+    within ``tolerance`` of the best candidate's. With ``budget``: the best candidate of
+    at most ``budget`` bytes.
 
     Parameters
     ----------
     rows : sequence of dict
-        Result rows with ``method, dim, split, mean, std, recall_at_{k}``.
+        Result rows (see :func:`result_columns`).
     tolerance : float
-        Relative slack, 0.10 = 10 %.
+        Share of quality that may be given up for size; 0.01 = one point.
     k : int
-        The study's neighbours: which recall column to read.
+        The study's neighbours: which recall column the reason quotes.
+    rank_by : {"cosine", "pairs"}
+    budget : int, optional
+        Bytes a vector.
+    input_dim : int, optional
+        The input dimension, for the "Nx smaller than float32" factor.
 
     Returns
     -------
     dict or None
-        ``{"method", "dim", "reason", "tolerance"}``, None when there are no held-out rows.
+        ``{"method", "dim", "bits", "bytes", "reason", ...}``; None without candidates.
     """
-    ranked = [r for r in rank_rows(rows) if r["method"] != LIMIT]
-    if not ranked:
+    candidates = [r for r in rows if is_candidate(r) and _score(r, rank_by) > -math.inf]
+    if budget is not None:
+        candidates = [r for r in candidates if row_bytes(r) <= budget]
+    if not candidates:
         return None
-    recall = recall_column(k)
-    best = ranked[0]
-    same = [r for r in ranked if r["method"] == best["method"]]
-    best_std = min(same, key=lambda r: r["std"])
-    best_recall = max(same, key=lambda r: r[recall])
-    ok = [
-        r
-        for r in same
-        if r["std"] <= best_std["std"] * (1 + tolerance)
-        and r[recall] >= best_recall[recall] * (1 - tolerance)
-    ]
-    pick = min(ok, key=lambda r: (r["dim"], spread(r))) if ok else best
-    method = pick["method"]
-    reason = (
-        f"{method}-{pick['dim']}: mean {pick['mean']:+.4f}, std {pick['std']:.4f} "
-        f"(best {best_std['std']:.4f} at {best_std['dim']}), "
-        f"recall@{k} {pick[recall]:.3f} (best {best_recall[recall]:.3f} at "
-        f"{best_recall['dim']}); {method} keeps the differences nearest 0 with the least "
-        f"spread (sqrt(mean^2 + std^2) = {spread(best):.4f} at {best['dim']})"
-    )
-    largest = max(r["dim"] for r in same)
-    if largest > pick["dim"]:
+    reference = 1.0
+    if rank_by == "pairs":
+        full = [r for r in rows if r["method"] == ORIGINAL and row_bits(r) == 32]
+        reference = _score(full[0], "pairs") if full else max(_score(r, "pairs") for r in rows)
+    best = max(candidates, key=lambda r: (_score(r, rank_by), -row_bytes(r)))
+    if budget is None:
+        floor = _score(best, rank_by) - tolerance * abs(reference)
+        ok = [r for r in candidates if _score(r, rank_by) >= floor]
+        pick = min(ok, key=lambda r: (row_bytes(r), -_score(r, rank_by)))
+    else:
+        pick = best
+    return _recommendation(pick, best, reference, rank_by, tolerance, k, budget, input_dim)
+
+
+def _recommendation(
+    pick: dict[str, Any],
+    best: dict[str, Any],
+    reference: float,
+    rank_by: str,
+    tolerance: float,
+    k: int,
+    budget: int | None,
+    input_dim: int | None,
+) -> dict[str, Any]:
+    bits, size = row_bits(pick), row_bytes(pick)
+    name = f"{pick['method']}-{pick['dim']} at {bits} bits"
+    reason = f"{name}: {size:,} bytes a vector"
+    if input_dim:
+        reason += f", {4 * input_dim / size:.3g}x smaller than float32 {input_dim}-d"
+    kept = _score(pick, rank_by) / reference if reference else float("nan")
+    if rank_by == "pairs":
         reason += (
-            f"; {pick['dim']} is the smallest size within {tolerance:.0%} of the best std and "
-            f"recall, {largest / pick['dim']:g}x smaller than {largest}"
+            f", keeps {kept:.1%} of the original vectors' Spearman on your pairs "
+            f"({pick['pairs_spearman']:.1f})"
         )
-    return {"method": method, "dim": int(pick["dim"]), "reason": reason, "tolerance": tolerance}
+    else:
+        reason += f", keeps the order of the pair cosines at Spearman {pick['spearman']:.4f}"
+    recall = pick.get(recall_column(k))
+    if recall not in (None, ""):
+        reason += f", recall@{k} {float(recall):.3f}"
+    reason += f"; mean diff {pick['mean']:+.4f}, std {pick['std']:.4f}"
+    if budget is not None:
+        reason += f"; the best candidate within the budget of {budget:,} bytes"
+    elif best is not pick:
+        reason += (
+            f"; the smallest within {tolerance:.0%} of the best, {best['method']}-"
+            f"{best['dim']} at {row_bits(best)} bits ({row_bytes(best):,} bytes)"
+        )
+    return {
+        "method": pick["method"],
+        "dim": int(pick["dim"]),
+        "bits": bits,
+        "bytes": size,
+        "retained": kept,
+        "rank_by": rank_by,
+        "budget": budget,
+        "tolerance": tolerance,
+        "reason": reason,
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -339,13 +462,23 @@ class _Run:
     rows: list[dict[str, Any]] = field(default_factory=list)
     record: dict[str, Any] = field(default_factory=dict)
     base: dict[str, Any] = field(default_factory=dict)
+    pairs: PairVectors | None = None
+    rank_by: str = "cosine"
+    pairs_reference: float | None = None
     started: float = field(default_factory=time.perf_counter)
 
     def save(self) -> None:
         """Rewrite the results and ``study.json`` with what is finished so far."""
         s = self.settings
         write_results(self.output_dir, self.rows, s.k)
-        self.record["recommendation"] = recommend(self.rows, s.tolerance, s.k)
+        self.record["recommendation"] = recommend(
+            self.rows,
+            s.tolerance,
+            s.k,
+            rank_by=self.rank_by,
+            budget=s.budget,
+            input_dim=self.splits["train"].shape[1],
+        )
         self.record["elapsed_seconds"] = round(time.perf_counter() - self.started, 3)
         self.record["notes"] = self.notes
         write_json(self.output_dir / "study.json", self.record)
@@ -357,6 +490,7 @@ def run_study(
     settings: StudySettings | None = None,
     *,
     eval_data: EmbeddingSet | None = None,
+    pairs: PairVectors | None = None,
     sample_weight: ArrayLike | None = None,
     record: dict[str, Any] | None = None,
     save_input: bool = False,
@@ -380,6 +514,10 @@ def run_study(
         ``dims=``, ``k=``...).
     eval_data : EmbeddingSet, optional
         The user's own held-out vectors.
+    pairs : PairVectors, optional
+        Labelled pairs embedded with the same model: every candidate also gets
+        ``pairs_spearman`` and ``pairs_retained``, and the recommendation ranks by them
+        unless ``settings.rank_by`` says ``"cosine"``.
     sample_weight : array-like of shape (len(data),), optional
         A non-negative weight per row of ``data``; by default the weights that
         ``settings.weights`` names (see :func:`study_weights`). Reducers whose ``fit``
@@ -417,12 +555,15 @@ def run_study(
         settings = dataclasses.replace(settings, **params)
     output_dir = check_output_folder(output_dir, inputs=inputs, overwrite=overwrite)
     run = _prepare(data, eval_data, settings, sample_weight, output_dir)
+    _check_pairs(run, pairs)
+    _check_budget(run)
     output_dir.mkdir(parents=True, exist_ok=True)
     if save_input:
         save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
     _start_record(run, data, eval_data, record)
     _run_cells(run, show_progress)
-    if not any(r["method"] != LIMIT for r in run.rows):
+    _save_default_codec(run)
+    if not any(r["method"] not in (LIMIT, ORIGINAL) for r in run.rows):
         raise InputError(
             f"no candidate could be measured ({'; '.join(run.notes) or 'see study.json'})"
         )
@@ -433,6 +574,7 @@ def run_study(
         output_dir,
         settings,
         run.base,
+        run.rank_by,
     )
 
 
@@ -528,6 +670,9 @@ def _start_record(
     record = {**(extra or {}), **s.record(), "dims": run.dims}
     record["holdout"] = None if eval_data is not None else s.holdout
     record["sample_weight"] = run.weights is not None
+    record["rank_by"] = run.rank_by
+    record["pairs"] = None if run.pairs is None else len(run.pairs.scores)
+    record["pairs_spearman_original"] = run.pairs_reference
     run.record = {
         "settings": record,
         "data": {
@@ -550,15 +695,79 @@ def _start_record(
     run.save()
 
 
-def _run_cells(run: _Run, show_progress: bool) -> None:
-    """Every method x dim (and the limit rows); the files are rewritten after each."""
+def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
+    """Check the labelled pairs against the vectors; decide what the study ranks by."""
     s = run.settings
-    cells = [(m, d) for m in s.methods for d in run.dims]
+    if pairs is None:
+        if s.rank_by == "pairs":
+            raise ParameterError("rank_by='pairs' needs labelled pairs (pairs=, --pairs FILE)")
+        return
+    dim = run.splits["train"].shape[1]
+    first = check_vectors(pairs.first, name="pair vectors", allow_zero=False)
+    second = check_vectors(pairs.second, name="pair vectors", allow_zero=False)
+    scores = np.asarray(pairs.scores, dtype=np.float64)
+    if first.shape != second.shape or first.shape[1] != dim or scores.shape != (len(first),):
+        raise InputError(
+            f"pairs: {first.shape} and {second.shape} vectors with {scores.shape} scores do not "
+            f"match the study's {dim}-d vectors"
+        )
+    if len(scores) < 3 or not np.isfinite(scores).all() or np.ptp(scores) == 0:
+        raise InputError("pairs: need at least 3 pairs with finite scores that are not all equal")
+    run.pairs = PairVectors(first, second, scores)
+    run.rank_by = s.rank_by or "pairs"
+    run.pairs_reference = _pairs_spearman(first, second, scores)
+
+
+def _save_default_codec(run: _Run) -> None:
+    """Give the recommended model its recommended precision (what compress uses by default)."""
+    from embreduce.codecs import load_codec, save_codec
+
+    rec = run.record.get("recommendation")
+    if not rec or rec["method"] == ORIGINAL or rec["bits"] == 32 or not run.settings.save_models:
+        return
+    model = run.output_dir / "models" / f"{rec['method']}-{rec['dim']}"
+    if (model / f"codec-{rec['bits']}bit").is_dir():
+        save_codec(model, load_codec(model / f"codec-{rec['bits']}bit"), overwrite=True)
+
+
+def _check_budget(run: _Run) -> None:
+    """A budget smaller than every candidate is refused before any work."""
+    from embreduce.codecs import bytes_per_vector
+
+    budget = run.settings.budget
+    if budget is None:
+        return
+    dims = [*run.dims, run.splits["train"].shape[1]]
+    sizes = sorted({bytes_per_vector(d, b) for d in dims for b in run.settings.bits})
+    if budget < sizes[0]:
+        raise ParameterError(
+            f"budget={budget} bytes is smaller than every candidate (the smallest is "
+            f"{sizes[0]} bytes: {min(dims)} dims at {min(run.settings.bits)} bits)"
+        )
+
+
+def _pairs_spearman(first: np.ndarray, second: np.ndarray, scores: np.ndarray) -> float:
+    from embreduce.metrics.pairs import pairs_spearman
+
+    return pairs_spearman(first, second, scores)
+
+
+def _run_cells(run: _Run, show_progress: bool) -> None:
+    """The original vectors at each precision, every method x dim x bits, the limit rows.
+
+    The files are rewritten after each cell.
+    """
+    s = run.settings
+    cells = [(ORIGINAL, run.splits["train"].shape[1])]
+    cells += [(m, d) for m in s.methods for d in run.dims]
     cells += [(LIMIT, d) for d in run.dims] if s.limit else []
     try:
         with progress_bar("Study", len(cells), enabled=show_progress) as bar:
             for method, dim in cells:
-                cell = _limit_cell(run, dim) if method == LIMIT else _study_cell(run, method, dim)
+                if method == LIMIT:
+                    cell = _limit_cell(run, dim)
+                else:
+                    cell = _study_cell(run, method, dim)
                 run.rows.extend(cell)
                 run.save()
                 bar.advance(1)
@@ -585,54 +794,121 @@ def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
     evaluation = run.splits["eval"]
     vectors, rows_used = similarity_limit(evaluation, dim, seed=run.settings.seed, return_rows=True)
     metrics = _measure(run, evaluation[rows_used], vectors)
-    return [_row(LIMIT, dim, "eval", metrics, fit_seconds=0.0, transform_seconds=0.0)]
+    extra = {"bits": 32, "bytes": 4 * dim, "fit_seconds": 0.0, "transform_seconds": 0.0}
+    return [_row(LIMIT, dim, "eval", metrics, **extra)]
+
+
+class _Identity:
+    """The ``original`` rows' reducer: the vectors as they are."""
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return X
 
 
 def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
-    """Fit one reducer and measure it on both splits; an expected failure becomes a note."""
-    from embreduce.reducers import make_reducer, save_reducer
+    """Fit one reducer, then judge it at every precision on both splits.
 
+    An expected failure (a method that cannot run on this data) becomes a note.
+    """
     train = run.splits["train"]
     try:
-        reducer = make_reducer(method, dim, random_state=run.settings.seed)
-        start = time.perf_counter()
-        weighted = run.weights is not None and _takes_sample_weight(reducer)
-        if weighted:
-            reducer.fit(train, sample_weight=run.weights)
-            fit_seconds = time.perf_counter() - start
-            reduced_train = reducer.transform(train)
+        if method == ORIGINAL:
+            reducer, fit_seconds, reduced_train = _Identity(), 0.0, train
         else:
-            reduced_train = reducer.fit_transform(train)
-            fit_seconds = time.perf_counter() - start
-        if run.weights is not None:
-            _note_weights(run.notes, method, weighted)
+            reducer, fit_seconds, reduced_train = _fit_reducer(run, method, dim)
         start = time.perf_counter()
-        reduced_eval = reducer.transform(run.splits["eval"])
+        reduced = {"train": reduced_train, "eval": reducer.transform(run.splits["eval"])}
         transform_seconds = time.perf_counter() - start
-    except EmbreduceError as exc:  # a method that cannot run on this data
+        reduced_pairs = None
+        if run.pairs is not None:
+            reduced_pairs = (
+                reducer.transform(run.pairs.first),
+                reducer.transform(run.pairs.second),
+            )
+    except EmbreduceError as exc:
         run.notes.append(f"{method}-{dim} skipped: {exc}")
         return []
-    if run.settings.save_models:
-        try:
-            save_reducer(
-                reducer,
-                run.output_dir / "models" / f"{method}-{dim}",
-                method=method,
-                overwrite=True,  # the study's own folder, checked before the run
-                extra=run.info,
-            )
-        except EmbreduceError as exc:
-            run.notes.append(f"{method}-{dim} not saved: {exc}")
+    if method != ORIGINAL and run.settings.save_models:
+        _save_model(run, reducer, method, dim)
+    seconds = {
+        "fit_seconds": round(fit_seconds, 4),
+        "transform_seconds": round(transform_seconds, 4),
+    }
     rows = []
-    for split, reduced in (("train", reduced_train), ("eval", reduced_eval)):
+    for bits in run.settings.bits:
+        rows += _precision_rows(run, method, dim, bits, reduced, reduced_pairs, seconds)
+    return rows
+
+
+def _fit_reducer(run: _Run, method: str, dim: int) -> tuple[Any, float, np.ndarray]:
+    """Fit ``method`` at ``dim`` on the training split (weighted where it can be)."""
+    from embreduce.reducers import make_reducer
+
+    train = run.splits["train"]
+    reducer = make_reducer(method, dim, random_state=run.settings.seed)
+    start = time.perf_counter()
+    weighted = run.weights is not None and _takes_sample_weight(reducer)
+    if weighted:
+        reducer.fit(train, sample_weight=run.weights)
+        fit_seconds = time.perf_counter() - start
+        reduced_train = reducer.transform(train)
+    else:
+        reduced_train = reducer.fit_transform(train)
+        fit_seconds = time.perf_counter() - start
+    if run.weights is not None:
+        _note_weights(run.notes, method, weighted)
+    return reducer, fit_seconds, np.asarray(reduced_train)
+
+
+def _save_model(run: _Run, reducer: Any, method: str, dim: int) -> None:
+    from embreduce.reducers import save_reducer
+
+    try:
+        save_reducer(
+            reducer,
+            run.output_dir / "models" / f"{method}-{dim}",
+            method=method,
+            overwrite=True,  # the study's own folder, checked before the run
+            extra=run.info,
+        )
+    except EmbreduceError as exc:
+        run.notes.append(f"{method}-{dim} not saved: {exc}")
+
+
+def _precision_rows(
+    run: _Run,
+    method: str,
+    dim: int,
+    bits: int,
+    reduced: dict[str, np.ndarray],
+    reduced_pairs: tuple[np.ndarray, np.ndarray] | None,
+    seconds: dict[str, float],
+) -> list[dict[str, Any]]:
+    """Both splits' rows of one candidate at ``bits``, judged on the decoded vectors.
+
+    The codec is calibrated on the training split's reduced vectors, as compress will
+    use it, and saved beside the reducer as ``codec-<bits>bit/``.
+    """
+    from embreduce.codecs import QuantizationCodec, bytes_per_vector, save_codec
+
+    codec = QuantizationCodec(bits=bits).fit(reduced["train"])
+    if method != ORIGINAL and bits < 32 and run.settings.save_models:
+        folder = run.output_dir / "models" / f"{method}-{dim}" / f"codec-{bits}bit"
+        save_codec(folder, codec, overwrite=True)
+    extra: dict[str, Any] = {"bits": bits, "bytes": bytes_per_vector(dim, bits), **seconds}
+    if reduced_pairs is not None:
+        spearman = _pairs_spearman(*(codec.quantize(v) for v in reduced_pairs), run.pairs.scores)
+        extra["pairs_spearman"] = spearman
+        extra["pairs_retained"] = spearman / run.pairs_reference
+    rows = []
+    for split in ("train", "eval"):
         try:
-            metrics = _measure(run, run.splits[split], np.asarray(reduced))
-        except InputError as exc:  # e.g. a reducer that maps a row to zero
-            run.notes.append(f"{method}-{dim} ({split}) not measured: {exc}")
+            decoded = codec.quantize(reduced[split])
+            metrics = _measure(run, run.splits[split], decoded)
+        except InputError as exc:  # e.g. a reducer or a code that maps a row to zero
+            run.notes.append(f"{method}-{dim} at {bits} bits ({split}) not measured: {exc}")
             continue
-        seconds = {"fit_seconds": round(fit_seconds, 4)}
-        seconds["transform_seconds"] = round(transform_seconds, 4)
-        rows.append(_row(method, dim, split, metrics, **seconds))
+        rows.append(_row(method, dim, split, metrics, **extra))
     return rows
 
 

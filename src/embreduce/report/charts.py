@@ -7,6 +7,7 @@ figure are escaped by the caller (:func:`embreduce.report.page.escape_label`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -511,3 +512,142 @@ def similarity_heatmap_figure(
         font={"size": 12 if n <= 20 else 10},
     )
     return fig
+
+
+def pareto_front(
+    points: Sequence[tuple[float, float]], *, higher_is_better: bool = True
+) -> list[int]:
+    """Indices of the points no other point beats at the same or a smaller size.
+
+    ``points`` are ``(size, quality)``; the front is returned by increasing size.
+
+    Examples
+    --------
+    >>> pareto_front([(8, 0.5), (16, 0.4), (32, 0.9), (4, 0.1)])
+    [3, 0, 2]
+    """
+    order = sorted(
+        range(len(points)), key=lambda i: (points[i][0], -_sign(higher_is_better) * points[i][1])
+    )
+    front, best = [], -math.inf
+    for i in order:
+        value = _sign(higher_is_better) * points[i][1]
+        if value > best:
+            front.append(i)
+            best = value
+    return front
+
+
+def _sign(higher_is_better: bool) -> int:
+    return 1 if higher_is_better else -1
+
+
+def bytes_figure(
+    rows: Sequence[dict[str, Any]],
+    *,
+    metrics: Sequence[tuple[str, str]],
+    labels: dict[str, str],
+    recommended: dict[str, Any] | None = None,
+    subtitle: str = "",
+) -> go.Figure:
+    """Quality against bytes a vector (log x): every candidate a point, the front joined.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Result rows of one split with ``method``, ``dim``, ``bits``, ``bytes`` and the
+        ``metrics``.
+    metrics : sequence of (column, title)
+        One panel each; a column named ``std`` is lower-is-better, the others higher.
+    labels : dict
+        Escaped display name per method.
+    recommended : dict, optional
+        The recommended row, starred on every panel.
+    subtitle : str
+        Escaped line under the title.
+    """
+    fig = make_subplots(
+        rows=1, cols=len(metrics), subplot_titles=[t for _, t in metrics], horizontal_spacing=0.08
+    )
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for col, (metric, _) in enumerate(metrics, start=1):
+        usable = [r for r in rows if finite_number(r.get(metric)) is not None]
+        for m_index, method in enumerate(methods):
+            mine = [r for r in usable if r["method"] == method]
+            if mine:
+                fig.add_trace(
+                    _bytes_points(
+                        mine,
+                        metric,
+                        labels.get(method, method),
+                        PALETTE[m_index % len(PALETTE)],
+                        col == 1,
+                    ),
+                    row=1,
+                    col=col,
+                )
+        higher = metric != "std"
+        front = [
+            usable[i]
+            for i in pareto_front(
+                [(float(r["bytes"]), float(r[metric])) for r in usable], higher_is_better=higher
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=[r["bytes"] for r in front],
+                y=[r[metric] for r in front],
+                mode="lines",
+                name="best at each size",
+                legendgroup="front",
+                showlegend=col == 1,
+                line={"color": "#444", "width": 1.5, "dash": "dot", "shape": "hv"},
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+        if recommended is not None and finite_number(recommended.get(metric)) is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=[recommended["bytes"]],
+                    y=[recommended[metric]],
+                    mode="markers",
+                    name="recommended",
+                    legendgroup="recommended",
+                    showlegend=col == 1,
+                    marker={"symbol": "star", "size": 18, "color": "#D55E00", "line": {"width": 1}},
+                    hovertemplate="recommended<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(type="log", title={"text": "bytes a vector"})
+    fig.update_layout(
+        template=house_template(),
+        title={"text": "Quality against bytes a vector", "subtitle": {"text": subtitle}, "x": 0.01},
+        legend={"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+        margin={"l": 56, "r": 24, "t": 128, "b": 60},
+        hovermode="closest",
+    )
+    fig.update_annotations(font={"size": 13})
+    return fig
+
+
+def _bytes_points(
+    rows: Sequence[dict[str, Any]], metric: str, label: str, color: str, legend: bool
+) -> go.Scatter:
+    return go.Scatter(
+        x=[r["bytes"] for r in rows],
+        y=[r[metric] for r in rows],
+        customdata=[[int(r["dim"]), int(r["bits"])] for r in rows],
+        name=label,
+        legendgroup=label,
+        showlegend=legend,
+        mode="markers",
+        marker={"color": color, "size": 8, "opacity": 0.85},
+        hovertemplate=(
+            f"{label}-%{{customdata[0]}} at %{{customdata[1]}} bits<br>%{{x:,}} bytes"
+            f"<br>{metric}: %{{y:.4g}}<extra></extra>"
+        ),
+    )

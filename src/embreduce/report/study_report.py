@@ -17,6 +17,7 @@ from embreduce.exceptions import InputError, ParameterError
 from embreduce.outputs import check_output_file
 from embreduce.report.charts import (
     CHART_KINDS,
+    bytes_figure,
     distribution_figure,
     finite_number,
     house_template,
@@ -29,6 +30,7 @@ from embreduce.report.page import (
     render_page,
     write_page,
 )
+from embreduce.study import row_bits, row_bytes
 
 METHOD_NAMES = {
     "pca": "PCA",
@@ -41,6 +43,7 @@ METHOD_NAMES = {
     "sparse_rp": "sparse random projection",
     "encoder": "cosine encoder",
     "limit": "limit",
+    "original": "original",
 }
 """Display names of the reducers the registry knows; other names are shown as they are."""
 
@@ -52,6 +55,8 @@ def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
     return (
         ("method", "method", ""),
         ("dim", "dim", "d"),
+        ("bits", "bits", "d"),
+        ("bytes", "bytes", ",d"),
         ("split", "split", ""),
         ("mse", "MSE", ".3e"),
         ("mae", "MAE", ".4f"),
@@ -62,6 +67,8 @@ def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
         ("spearman", "Spearman", ".4f"),
         (f"recall_at_{k}", f"recall@{k}", ".3f"),
         ("trustworthiness", "trustworthiness", ".3f"),
+        ("pairs_spearman", "pairs Spearman", ".2f"),
+        ("pairs_retained", "pairs retained", ".2%"),
         ("n_pairs", "pairs", ",d"),
         ("fit_seconds", "fit s", ".2f"),
         ("transform_seconds", "transform s", ".3f"),
@@ -98,9 +105,23 @@ class Study:
 
     @property
     def recommendation(self) -> dict[str, Any] | None:
-        """``{"method", "dim", "reason"}`` or None when the study made no pick."""
+        """``{"method", "dim", "bits", "reason"}`` or None when the study made no pick."""
         rec = self.meta.get("recommendation")
         return rec if isinstance(rec, dict) and rec.get("method") else None
+
+    def is_recommended(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` is the recommended method, dim and precision."""
+        rec = self.recommendation
+        return bool(rec) and (row["method"], int(row["dim"]), row_bits(row)) == (
+            rec["method"],
+            int(rec["dim"]),
+            int(rec.get("bits") or 32),
+        )
+
+    @property
+    def has_pairs(self) -> bool:
+        """Whether the candidates were judged on labelled pairs."""
+        return any(finite_number(r.get("pairs_retained")) is not None for r in self.rows)
 
     @property
     def k(self) -> int:
@@ -180,9 +201,9 @@ def _check_shapes(study: Study) -> None:
 # ----------------------------------------------------------------------------- figures
 
 
-def candidate_key(method: str, dim: int, split: str) -> str:
-    """The id of one (method, dim, split) in the page's data and the control's value."""
-    return f"{method}|{int(dim)}|{split}"
+def candidate_key(method: str, dim: int, split: str, bits: int = 32) -> str:
+    """The id of one (method, dim, bits, split) in the page's data and the controls."""
+    return f"{method}|{int(dim)}|{int(bits)}|{split}"
 
 
 def _original_label(study: Study) -> str:
@@ -191,7 +212,9 @@ def _original_label(study: Study) -> str:
 
 
 def _candidate_label(row: dict[str, Any]) -> str:
-    return f"{method_name(row['method'])} {int(row['dim'])}-d"
+    label = f"{method_name(row['method'])} {int(row['dim'])}-d"
+    bits = row_bits(row)
+    return label if bits == 32 else f"{label} at {bits} bits"
 
 
 def _subtitle(row: dict[str, Any]) -> str:
@@ -234,16 +257,63 @@ def _ordered_candidates(study: Study, split: str) -> list[dict[str, Any]]:
         methods.remove(rec["method"])
         methods.insert(0, rec["method"])
 
-    def order(r: dict[str, Any]) -> tuple[int, int, int]:
-        is_rec = bool(rec) and r["method"] == rec["method"] and int(r["dim"]) == int(rec["dim"])
-        return methods.index(r["method"]), 0 if is_rec else 1, int(r["dim"])
+    def order(r: dict[str, Any]) -> tuple[int, int, int, int]:
+        return (
+            methods.index(r["method"]),
+            0 if study.is_recommended(r) else 1,
+            int(r["dim"]),
+            -row_bits(r),
+        )
 
     return sorted(rows, key=order)
 
 
+def figure_patch(frame: dict[str, Any], figure: dict[str, Any]) -> dict[str, Any]:
+    """What ``figure`` changes in ``frame``, a chart of the same kind and split.
+
+    The page holds one full chart per kind and split (the frame) and, per candidate, only
+    its traces' counts and names, its subtitle and its x range: a tenth of the size of
+    whole charts. A trace equal to the frame's is ``None``; a trace whose ``x`` differs is
+    kept whole. The page's script rebuilds each chart from these.
+    """
+    traces: list[dict[str, Any] | None] = []
+    for mine, theirs in zip(figure["data"], frame["data"], strict=True):
+        if mine == theirs:
+            traces.append(None)
+        elif mine.get("x") == theirs.get("x"):
+            patch = {k: mine[k] for k in ("y", "name", "hovertemplate") if k in mine}
+            patch["y"] = _single_precision(patch.get("y"))
+            traces.append(patch)
+        else:
+            traces.append(mine)
+    layout = figure["layout"]
+    return {
+        "traces": traces,
+        "subtitle": layout.get("title", {}).get("subtitle", {}).get("text", ""),
+        "range": layout.get("xaxis", {}).get("range"),
+    }
+
+
+def _single_precision(values: Any) -> Any:
+    """Plotly's typed-array JSON of float64 as float32: half the bytes, ample for a chart."""
+    if not (isinstance(values, dict) and values.get("dtype") == "f8" and "bdata" in values):
+        return values
+    import base64
+
+    import numpy as np
+
+    array = np.frombuffer(base64.b64decode(values["bdata"]), "<f8").astype("<f4")
+    return {**values, "dtype": "f4", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
 def curves_figure(study: Study, split: str) -> Any:
-    """Metric-versus-dimension curves of one split."""
-    rows = [r for r in study.rows if r["split"] == split]
+    """Metric-versus-dimension curves of one split, at the study's highest precision."""
+    top = max((row_bits(r) for r in study.rows), default=32)
+    rows = [
+        r
+        for r in study.rows
+        if r["split"] == split and row_bits(r) == top and r["method"] != "original"
+    ]
     methods = list(dict.fromkeys(r["method"] for r in rows if r["method"] != "limit"))
     if any(r["method"] == "limit" for r in rows):
         methods.append("limit")
@@ -262,7 +332,6 @@ def curves_figure(study: Study, split: str) -> Any:
 
 
 def _results_table(study: Study) -> str:
-    rec = study.recommendation
     columns = table_columns(study.k)
     heads = "".join(
         f'<th scope="col"><button type="button">{escape_label(h)}</button></th>'
@@ -275,7 +344,7 @@ def _results_table(study: Study) -> str:
     )
     for row in rows:
         classes = []
-        if rec and row["method"] == rec["method"] and int(row["dim"]) == int(rec["dim"]):
+        if study.is_recommended(row):
             classes.append("recommended")
         if row["method"] == "limit":
             classes.append("limit")
@@ -309,7 +378,10 @@ def _recommendation_html(study: Study) -> str:
             '<p class="pick">No recommendation</p>'
             '<p class="reason">The study made no pick; compare the candidates below.</p>'
         )
-    pick = escape_label(f"{method_name(rec['method'])} at {int(rec['dim'])} dimensions")
+    pick = f"{method_name(rec['method'])} at {int(rec['dim'])} dimensions"
+    if rec.get("bits") is not None:
+        pick += f", {int(rec['bits'])} bits each: {int(rec['bytes']):,} bytes a vector"
+    pick = escape_label(pick)
     reason = escape_label(rec.get("reason") or "")
     return (
         f'<p class="muted">Recommended</p><p class="pick">{pick}</p><p class="reason">{reason}</p>'
@@ -382,43 +454,39 @@ def _metadata_html(study: Study) -> str:
 def report_data(study: Study) -> dict[str, Any]:
     """Everything the page script needs: candidates, their charts, the curves."""
     template = house_template().to_plotly_json()
-    candidates, figures = [], {}
+    candidates, figures, frames = [], {}, {}
     for split in study.splits:
         for row in _ordered_candidates(study, split):
-            key = candidate_key(row["method"], row["dim"], split)
+            key = candidate_key(row["method"], row["dim"], split, row_bits(row))
             candidates.append(
                 {
                     "key": key,
                     "method": row["method"],
                     "method_label": method_name(row["method"]),
                     "dim": int(row["dim"]),
+                    "bits": row_bits(row),
+                    "bytes": row_bytes(row),
                     "split": split,
+                    "recommended": study.is_recommended(row),
                 }
             )
-            figures[key] = {
-                kind: figure_json(fig) for kind, fig in candidate_figures(study, row).items()
-            }
+            full = {kind: figure_json(fig) for kind, fig in candidate_figures(study, row).items()}
+            frame = frames.setdefault(split, full)
+            patches = {kind: figure_patch(frame[kind], fig) for kind, fig in full.items()}
+            del patches["both"]["traces"]  # the page takes them from "base" and "diff"
+            figures[key] = patches
     if not candidates:
         raise InputError(f"{study.folder}: no candidate has histograms to draw")
-    rec = study.recommendation
-    default = candidates[0]["key"]
-    if rec:
-        default = next(
-            (
-                c["key"]
-                for c in candidates
-                if c["method"] == rec["method"] and c["dim"] == int(rec["dim"])
-            ),
-            default,
-        )
+    default = next((c["key"] for c in candidates if c["recommended"]), candidates[0]["key"])
     return {
         "template": template,
         "candidates": candidates,
         "splits": [s for s in study.splits if any(c["split"] == s for c in candidates)],
         "default": default,
-        "recommended": {"method": rec["method"], "dim": int(rec["dim"])} if rec else None,
+        "frames": frames,
         "figures": figures,
         "curves": {s: figure_json(curves_figure(study, s)) for s in study.splits},
+        "bytes": figure_json(bytes_chart(study)),
     }
 
 
@@ -494,13 +562,41 @@ def write_report(
     return path
 
 
+def bytes_chart(study: Study) -> Any:
+    """Quality against bytes a vector of the held-out candidates (see :func:`bytes_figure`)."""
+    split = study.splits[0]
+    rows = [
+        {**r, "bits": row_bits(r), "bytes": row_bytes(r)}
+        for r in study.rows
+        if r["split"] == split and r["method"] != "limit"
+    ]
+    if study.has_pairs:
+        metrics = (("pairs_retained", "share of the original Spearman on your pairs"),)
+    else:
+        metrics = (
+            (f"recall_at_{study.k}", f"recall@{study.k} (higher is better)"),
+            ("std", "std of the difference (lower is better)"),
+        )
+    labels = {m: escape_label(method_name(m)) for m in dict.fromkeys(r["method"] for r in rows)}
+    return bytes_figure(
+        rows,
+        metrics=metrics,
+        labels=labels,
+        recommended=next((r for r in rows if study.is_recommended(r)), None),
+        subtitle=escape_label(f"{split} split · every method x dim x bits"),
+    )
+
+
 def static_figures(study: Study) -> dict[str, Any]:
     """The report's charts as ``{file stem: figure}`` for image export."""
     split = study.splits[0]
     figures: dict[str, Any] = {f"metrics-{split}": curves_figure(study, split)}
+    figures[f"bytes-{split}"] = bytes_chart(study)
     for row in _ordered_candidates(study, split):
+        bits = row_bits(row)
+        stem = f"{row['method']}-{int(row['dim'])}" + ("" if bits == 32 else f"-{bits}bit")
         for kind, fig in candidate_figures(study, row).items():
-            figures[f"{row['method']}-{int(row['dim'])}-{split}-{kind}"] = fig
+            figures[f"{stem}-{split}-{kind}"] = fig
     return figures
 
 
@@ -511,5 +607,6 @@ def write_static_figures(
     from embreduce.report.static import write_images
 
     figures = static_figures(study)
-    sizes = {stem: (1500, 480) if stem.startswith("metrics-") else (900, 520) for stem in figures}
+    wide = ("metrics-", "bytes-")
+    sizes = {stem: (1500, 480) if stem.startswith(wide) else (900, 520) for stem in figures}
     return write_images(figures, folder, fmt, sizes=sizes)

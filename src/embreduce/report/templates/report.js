@@ -23,32 +23,44 @@
     select.appendChild(o);
   }
 
-  function fillDims(method, split, keepDim) {
-    const dims = DATA.candidates.filter((c) => c.method === method && c.split === split).map((c) => c.dim);
-    const unique = Array.from(new Set(dims)).sort((a, b) => a - b);
+  // The size control lists every dimension x precision of the method: value "dim|bits".
+  function fillDims(method, split, keepSize) {
+    const sizes = DATA.candidates.filter((c) => c.method === method && c.split === split);
+    sizes.sort((a, b) => a.dim - b.dim || b.bits - a.bits);
     dimSelect.innerHTML = "";
-    unique.forEach((d) => option(dimSelect, d, d + (isRecommended(method, d) ? " (recommended)" : "")));
-    const keep = unique.indexOf(Number(keepDim)) >= 0 ? keepDim : unique[0];
-    dimSelect.value = String(keep);
-  }
-
-  function isRecommended(method, dim) {
-    return DATA.recommended && DATA.recommended.method === method && DATA.recommended.dim === Number(dim);
+    sizes.forEach((c) => option(dimSelect, c.dim + "|" + c.bits,
+      c.dim + "-d · " + c.bits + " bit (" + c.bytes.toLocaleString("en") + " B)"
+      + (c.recommended ? " (recommended)" : "")));
+    const values = sizes.map((c) => c.dim + "|" + c.bits);
+    dimSelect.value = values.indexOf(keepSize) >= 0 ? keepSize : values[0];
   }
 
   function currentKey() {
     return methodSelect.value + "|" + dimSelect.value + "|" + splitSelect.value;
   }
 
+  // A candidate's chart: its split's frame with the candidate's traces, subtitle, range.
+  function figureOf(key, kind) {
+    const own = DATA.figures[key];
+    const patch = kind !== "both" ? own[kind] : Object.assign(
+      { traces: own.base.traces.concat(own.diff.traces) }, own.both);
+    const frame = DATA.frames[byKey.get(key).split][kind];
+    const data = frame.data.map((trace, i) =>
+      Object.assign({}, trace, patch.traces[i] || {}));
+    const layout = JSON.parse(JSON.stringify(frame.layout));
+    layout.title.subtitle.text = patch.subtitle;
+    layout.xaxis.range = patch.range;
+    return withTemplate({ data: data, layout: layout });
+  }
+
   function show(key) {
-    const figures = DATA.figures[key];
-    if (!figures) return Promise.resolve();
+    if (!DATA.figures[key]) return Promise.resolve();
     const drawn = KINDS.map((kind) => {
-      const fig = withTemplate(figures[kind]);
+      const fig = figureOf(key, kind);
       return Plotly.react("chart-" + kind, fig.data, fig.layout, CONFIG);
     });
     const c = byKey.get(key);
-    document.getElementById("candidate-note").textContent = isRecommended(c.method, c.dim)
+    document.getElementById("candidate-note").textContent = c.recommended
       ? "Showing the recommended candidate." : "";
     const curves = DATA.curves[c.split];
     if (curves) {
@@ -68,12 +80,16 @@
   const first = byKey.get(DATA.default);
   methodSelect.value = first.method;
   splitSelect.value = first.split;
-  fillDims(first.method, first.split, first.dim);
+  fillDims(first.method, first.split, first.dim + "|" + first.bits);
 
   methodSelect.addEventListener("change", () => { fillDims(methodSelect.value, splitSelect.value, dimSelect.value); show(currentKey()); });
   splitSelect.addEventListener("change", () => { fillDims(methodSelect.value, splitSelect.value, dimSelect.value); show(currentKey()); });
   dimSelect.addEventListener("change", () => show(currentKey()));
-  const firstDraw = show(DATA.default);
+  const bytesFig = withTemplate(DATA.bytes);
+  const firstDraw = Promise.all([
+    show(DATA.default),
+    Plotly.newPlot("chart-bytes", bytesFig.data, bytesFig.layout, CONFIG),
+  ]);
 
   // Sortable table: numbers sort by their data-value, text by locale.
   document.querySelectorAll("table.results").forEach((table) => {

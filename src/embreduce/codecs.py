@@ -1,0 +1,541 @@
+"""Codecs: store each vector in a few bytes, calibrated once on training vectors.
+
+A :class:`QuantizationCodec` learns a per-dimension range (or, at 1 bit, a per-dimension
+median) with :meth:`~QuantizationCodec.fit`, then :meth:`~QuantizationCodec.encode` turns
+float vectors into packed ``uint8`` codes of ``ceil(k * bits / 8)`` bytes a vector and
+:meth:`~QuantizationCodec.decode` turns the codes back into float32 vectors.
+
+=====  ===============================================================================
+bits   code
+=====  ===============================================================================
+32     float32, little-endian (4 bytes a dimension; decoding is exact)
+16     float16, little-endian; values beyond ±65504 saturate to ±65504
+8      uniform levels between each dimension's low and high (one byte a dimension)
+4      uniform levels, two codes a byte
+2      uniform levels, four codes a byte
+1      above or below each dimension's training median, eight codes a byte;
+       decoded to -1/+1, so the cosine of two decoded vectors is ``1 - 2 * hamming / k``
+=====  ===============================================================================
+
+Codes are packed most significant bits first: the first dimension of a vector is in the
+high bits of its first byte (at 1 bit this is :func:`numpy.packbits`' order, the same as
+sentence-transformers' ``quantize_embeddings(..., precision="ubinary")`` of the centred
+vectors). Values outside the calibrated range **saturate** at the first or last level;
+they never wrap.
+
+Similarity is the cosine of the **decoded** vectors. Scoring the raw integer codes
+instead distorts every dimension's scale: the codes of a narrow dimension weigh as much
+as those of a wide one, and their offset from zero adds a shared component to every
+vector.
+
+A fitted codec is saved next to a reducer in its model folder as ``codec.json`` +
+``codec.safetensors`` by :func:`save_codec` and read back by :func:`load_codec`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
+from embreduce.outputs import PathLike, atomic_write, check_output_file
+from embreduce.validation import check_vectors
+
+BITS = (32, 16, 8, 4, 2, 1)
+"""The precisions a codec offers, in bits a dimension."""
+
+CALIBRATIONS = ("quantile", "minmax")
+"""How a codec sets each dimension's range at 8, 4 and 2 bits."""
+
+ONE_BIT_LEVELS = ("sign", "centroid")
+"""What a 1-bit code decodes to: -1/+1, or each side's mean on the training vectors."""
+
+CODEC_CONFIG = "codec.json"
+CODEC_WEIGHTS = "codec.safetensors"
+CODEC_FORMAT_VERSION = 1
+
+_BLOCK_ROWS = 16384  # rows encoded or decoded at a time: memory stays flat
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def check_bits(bits: Any, *, name: str = "bits") -> int:
+    """Return ``bits`` as an int if it is one of :data:`BITS`, else raise one line.
+
+    Parameters
+    ----------
+    bits : int
+        Bits a dimension.
+    name : str
+        The parameter's name in the message.
+
+    Raises
+    ------
+    ParameterError
+        ``bits`` is not one of 32, 16, 8, 4, 2, 1.
+
+    Examples
+    --------
+    >>> check_bits(4)
+    4
+    >>> check_bits(3)
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ParameterError: bits=3 is not allowed: use one of 32, 16, 8, 4, 2, 1
+    """
+    allowed = ", ".join(str(b) for b in BITS)
+    if isinstance(bits, str) and bits.strip().isdigit():
+        bits = int(bits.strip())
+    if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, (int, np.integer)):
+        raise ParameterError(f"{name}={bits!r} is not allowed: use one of {allowed}")
+    if int(bits) not in BITS:
+        raise ParameterError(f"{name}={bits} is not allowed: use one of {allowed}")
+    return int(bits)
+
+
+def parse_bits(values: str | Iterable[Any], *, name: str = "bits") -> list[int]:
+    """Read a list of precisions such as ``"32,8,4,1"``; each must be in :data:`BITS`.
+
+    Examples
+    --------
+    >>> parse_bits("32, 8,4,1")
+    [32, 8, 4, 1]
+    """
+    items = values.split(",") if isinstance(values, str) else list(values)
+    out = [check_bits(v.strip() if isinstance(v, str) else v, name=name) for v in items]
+    if not out:
+        raise ParameterError(f"{name}: give at least one of {', '.join(map(str, BITS))}")
+    return list(dict.fromkeys(out))
+
+
+def bytes_per_vector(n_dims: int, bits: int) -> int:
+    """Bytes one packed vector of ``n_dims`` dimensions takes: ``ceil(n_dims * bits / 8)``.
+
+    Examples
+    --------
+    >>> bytes_per_vector(384, 1), bytes_per_vector(5, 4), bytes_per_vector(64, 32)
+    (48, 3, 256)
+    """
+    return math.ceil(int(n_dims) * check_bits(bits) / 8)
+
+
+class QuantizationCodec(BaseEstimator):
+    """Per-dimension scalar quantization to packed bytes, calibrated on training vectors.
+
+    Parameters
+    ----------
+    bits : {32, 16, 8, 4, 2, 1}, default=8
+        Bits a dimension.
+    calibration : {"quantile", "minmax"}, default="quantile"
+        At 8, 4 and 2 bits, each dimension's range: from its ``quantile`` to its
+        ``1 - quantile`` training quantile, or from its minimum to its maximum.
+    quantile : float or None, default=None
+        The tail left outside the range with ``calibration="quantile"``, in [0, 0.5).
+        None takes the value measured best for the precision (see ``DEFAULT_QUANTILE``).
+    one_bit : {"sign", "centroid"}, default="sign"
+        At 1 bit, decode to -1/+1 (cosine = ``1 - 2 * hamming / k``), or to the mean of
+        each dimension's training values below and above its median.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Dimensions of the vectors.
+    low_ : ndarray of shape (n_features_in_,)
+        The value code 0 decodes to (integer precisions only).
+    step_ : ndarray of shape (n_features_in_,)
+        The distance between two consecutive levels (integer precisions only).
+    threshold_ : ndarray of shape (n_features_in_,)
+        The training median each dimension is compared with (1 bit only).
+
+    See Also
+    --------
+    save_codec, load_codec : Keep a fitted codec in a model folder.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> codec = QuantizationCodec(bits=4).fit(X)
+    >>> codes = codec.encode(X[:2])
+    >>> codes.shape, codes.dtype
+    ((2, 3), dtype('uint8'))
+    >>> codec.decode(codes).shape
+    (2, 6)
+    """
+
+    DEFAULT_QUANTILE = {8: 0.0, 4: 0.001, 2: 0.02}
+    """The tail per precision; measured on STS-B (see BENCHMARKS.md)."""
+
+    def __init__(
+        self,
+        bits: int = 8,
+        *,
+        calibration: str = "quantile",
+        quantile: float | None = None,
+        one_bit: str = "sign",
+    ) -> None:
+        self.bits = bits
+        self.calibration = calibration
+        self.quantile = quantile
+        self.one_bit = one_bit
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X: ArrayLike, y: Any = None) -> QuantizationCodec:
+        """Learn each dimension's range (or median at 1 bit) from the training vectors ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training vectors, e.g. the reduced vectors the reducer was fitted on.
+        y : ignored
+
+        Returns
+        -------
+        QuantizationCodec
+            The fitted codec.
+        """
+        bits = self._check_params()
+        X = check_vectors(X, name="X")
+        self.n_features_in_ = X.shape[1]
+        for name in ("low_", "step_", "threshold_"):
+            self.__dict__.pop(name, None)
+        if bits == 1:
+            self._fit_one_bit(X)
+        elif bits <= 8:
+            self._fit_levels(X, bits)
+        return self
+
+    def _check_params(self) -> int:
+        bits = check_bits(self.bits)
+        if self.calibration not in CALIBRATIONS:
+            raise ParameterError(
+                f"calibration={self.calibration!r} is not allowed: use one of "
+                + ", ".join(CALIBRATIONS)
+            )
+        if self.one_bit not in ONE_BIT_LEVELS:
+            raise ParameterError(
+                f"one_bit={self.one_bit!r} is not allowed: use one of " + ", ".join(ONE_BIT_LEVELS)
+            )
+        q = self.quantile
+        if q is not None and (
+            isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q < 0.5
+        ):
+            raise ParameterError(f"quantile={q!r} is not allowed: use a number in [0, 0.5)")
+        return bits
+
+    def _fit_levels(self, X: NDArray[np.float32], bits: int) -> None:
+        q = self.quantile if self.quantile is not None else self.DEFAULT_QUANTILE[bits]
+        if self.calibration == "minmax" or q == 0:
+            low, high = X.min(axis=0), X.max(axis=0)
+        else:
+            low, high = np.quantile(X.astype(np.float64), [q, 1 - q], axis=0)
+        levels = 2**bits - 1
+        span = np.asarray(high, np.float64) - np.asarray(low, np.float64)
+        self.low_ = np.asarray(low, np.float32)
+        # a constant dimension keeps one level; step 1 avoids dividing by zero
+        self.step_ = np.where(span > 0, span / levels, 1.0).astype(np.float32)
+
+    def _fit_one_bit(self, X: NDArray[np.float32]) -> None:
+        self.threshold_ = np.median(X, axis=0).astype(np.float32)
+        if self.one_bit == "sign":
+            self.low_ = np.full(X.shape[1], -1.0, np.float32)
+            self.step_ = np.full(X.shape[1], 2.0, np.float32)
+            return
+        above = X > self.threshold_
+        count_above = above.sum(axis=0)
+        mean_above = np.where(above, X, 0).sum(axis=0) / np.maximum(count_above, 1)
+        mean_below = np.where(above, 0, X).sum(axis=0) / np.maximum(len(X) - count_above, 1)
+        self.low_ = mean_below.astype(np.float32)
+        self.step_ = (mean_above - mean_below).astype(np.float32)
+
+    # ------------------------------------------------------------------ coding
+
+    def bytes_per_vector(self, n_dims: int | None = None) -> int:
+        """Bytes one encoded vector takes (``n_dims`` defaults to the fitted dimension)."""
+        if n_dims is None:
+            check_is_fitted(self, "n_features_in_")
+            n_dims = self.n_features_in_
+        return bytes_per_vector(n_dims, self.bits)
+
+    def encode(self, X: ArrayLike) -> NDArray[np.uint8]:
+        """Encode vectors into packed codes, one row of ``bytes_per_vector()`` bytes each.
+
+        Every row is encoded on its own: one query gives the same bytes as in a batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        ndarray of uint8, shape (n_samples, ceil(n_features_in_ * bits / 8))
+        """
+        check_is_fitted(self, "n_features_in_")
+        X = check_vectors(X, name="X")
+        self._check_width(X.shape[1], "X", "dimensions")
+        out = np.empty((X.shape[0], self.bytes_per_vector()), np.uint8)
+        for start in range(0, X.shape[0], _BLOCK_ROWS):
+            block = X[start : start + _BLOCK_ROWS]
+            out[start : start + len(block)] = self._encode_block(block)
+        return out
+
+    def decode(self, codes: ArrayLike) -> NDArray[np.float32]:
+        """Turn packed codes back into float32 vectors.
+
+        Parameters
+        ----------
+        codes : ndarray of uint8, shape (n_samples, bytes_per_vector())
+
+        Returns
+        -------
+        ndarray of float32, shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self, "n_features_in_")
+        codes = np.asarray(codes)
+        if codes.dtype != np.uint8 or codes.ndim != 2:
+            raise InputError(
+                f"codes: expected a 2-D uint8 array, got {codes.dtype} of shape {codes.shape}"
+            )
+        self._check_width(codes.shape[1], "codes", "bytes")
+        out = np.empty((codes.shape[0], self.n_features_in_), np.float32)
+        for start in range(0, codes.shape[0], _BLOCK_ROWS):
+            block = np.ascontiguousarray(codes[start : start + _BLOCK_ROWS])
+            out[start : start + len(block)] = self._decode_block(block)
+        return out
+
+    def quantize(self, X: ArrayLike) -> NDArray[np.float32]:
+        """``decode(encode(X))``: the vectors as a reader of the codes sees them."""
+        return self.decode(self.encode(X))
+
+    def _check_width(self, width: int, name: str, unit: str) -> None:
+        expected = self.n_features_in_ if unit == "dimensions" else self.bytes_per_vector()
+        if width != expected:
+            raise InputError(
+                f"{name}: {width} {unit} a row, but the codec was fitted for {expected} "
+                f"({self.n_features_in_} dimensions at {self.bits} bits)"
+            )
+
+    def _encode_block(self, X: NDArray[np.float32]) -> NDArray[np.uint8]:
+        bits = int(self.bits)
+        if bits == 32:
+            return X.astype("<f4").view(np.uint8)
+        if bits == 16:
+            return np.clip(X, -_FLOAT16_MAX, _FLOAT16_MAX).astype("<f2").view(np.uint8)
+        if bits == 1:
+            return np.packbits(X > self.threshold_, axis=1)
+        levels = 2**bits - 1
+        scaled = (X.astype(np.float64) - self.low_) / self.step_
+        codes = np.clip(np.rint(scaled), 0, levels).astype(np.uint8)  # saturate, never wrap
+        return pack_codes(codes, bits)
+
+    def _decode_block(self, codes: NDArray[np.uint8]) -> NDArray[np.float32]:
+        bits, k = int(self.bits), self.n_features_in_
+        if bits == 32:
+            return codes.view("<f4").astype(np.float32)
+        if bits == 16:
+            return codes.view("<f2").astype(np.float32)
+        values = unpack_codes(codes, bits, k)
+        return (self.low_ + values * self.step_).astype(np.float32)
+
+    # ------------------------------------------------------------------ state
+
+    def _get_state(self) -> dict[str, NDArray[np.float32]]:
+        return {
+            name: getattr(self, name)
+            for name in ("low_", "step_", "threshold_")
+            if hasattr(self, name)
+        }
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "n_features_in_")
+
+
+def pack_codes(codes: NDArray[np.uint8], bits: int) -> NDArray[np.uint8]:
+    """Pack integer codes below ``2**bits`` into bytes, most significant bits first.
+
+    Parameters
+    ----------
+    codes : ndarray of uint8, shape (n, k)
+    bits : {8, 4, 2, 1}
+
+    Returns
+    -------
+    ndarray of uint8, shape (n, ceil(k * bits / 8))
+
+    Examples
+    --------
+    >>> pack_codes(np.array([[1, 2, 3]], np.uint8), 4)
+    array([[18, 48]], dtype=uint8)
+    """
+    if bits == 8:
+        return np.ascontiguousarray(codes, np.uint8)
+    if bits == 1:
+        return np.packbits(codes.astype(bool), axis=1)
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint8)
+    planes = (codes[:, :, None] >> shifts) & 1  # (n, k, bits), high bit first
+    return np.packbits(planes.reshape(len(codes), -1), axis=1)
+
+
+def unpack_codes(packed: NDArray[np.uint8], bits: int, k: int) -> NDArray[np.uint8]:
+    """Inverse of :func:`pack_codes`: the ``k`` integer codes of every row.
+
+    Examples
+    --------
+    >>> unpack_codes(np.array([[18, 48]], np.uint8), 4, 3)
+    array([[1, 2, 3]], dtype=uint8)
+    """
+    if bits == 8:
+        return packed[:, :k]
+    flat = np.unpackbits(packed, axis=1, count=k * bits)
+    if bits == 1:
+        return flat
+    weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint8)
+    return (flat.reshape(len(packed), k, bits) * weights).sum(axis=2, dtype=np.uint8)
+
+
+# ---------------------------------------------------------------------- save and load
+
+
+def save_codec(folder: PathLike, codec: QuantizationCodec, *, overwrite: bool = False) -> Path:
+    """Write a fitted codec into ``folder`` as ``codec.json`` + ``codec.safetensors``.
+
+    The folder is typically a reducer's model folder; its other files are left alone.
+    The arrays are written first and the JSON last, each atomically, so a reader that
+    finds the JSON finds the arrays it describes.
+
+    Parameters
+    ----------
+    folder : path-like
+        Where to write (created if missing).
+    codec : QuantizationCodec
+        A fitted codec.
+    overwrite : bool
+        Replace a codec already saved there.
+
+    Returns
+    -------
+    Path
+        The path of ``codec.json``.
+
+    Raises
+    ------
+    OutputError
+        A codec is already there without ``overwrite``, or the folder cannot be written.
+    """
+    from safetensors.numpy import save_file
+
+    from embreduce import __version__
+
+    check_is_fitted(codec, "n_features_in_")
+    folder = Path(folder)
+    config_path = check_output_file(folder / CODEC_CONFIG, suffixes=(".json",), overwrite=overwrite)
+    weights_path = check_output_file(
+        folder / CODEC_WEIGHTS, suffixes=(".safetensors",), overwrite=overwrite
+    )
+    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in codec._get_state().items()}
+    config = {
+        "format_version": CODEC_FORMAT_VERSION,
+        "codec": "quantization",
+        "embreduce_version": __version__,
+        "params": codec.get_params(),
+        "n_features_in": int(codec.n_features_in_),
+        "bytes_per_vector": codec.bytes_per_vector(),
+        "arrays": {k: list(v.shape) for k, v in arrays.items()},
+        "packing": "most significant bits first; 32/16 bits: little-endian floats",
+        "similarity": "cosine of the decoded vectors",
+    }
+    with atomic_write(weights_path) as tmp:
+        save_file(arrays, str(tmp), metadata={"format": "embreduce-codec"})
+    with atomic_write(config_path) as tmp:
+        tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return config_path
+
+
+def has_codec(folder: PathLike) -> bool:
+    """Tell whether ``folder`` holds a saved codec (its ``codec.json``)."""
+    return (Path(folder) / CODEC_CONFIG).is_file()
+
+
+def load_codec(folder: PathLike) -> QuantizationCodec:
+    """Read a codec written by :func:`save_codec`, checking what it reads.
+
+    Raises
+    ------
+    ModelNotFoundError
+        No codec in ``folder``.
+    InputError
+        The JSON or the arrays are malformed, or do not agree.
+
+    Examples
+    --------
+    >>> load_codec("no/such/folder")
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ModelNotFoundError: no codec saved in no/such/folder: codec.json is missing
+    """
+    folder = Path(folder)
+    config = _read_codec_config(folder)
+    params = config["params"]
+    try:
+        codec = QuantizationCodec(**params)
+        bits = codec._check_params()
+    except (TypeError, ParameterError) as exc:
+        raise InputError(f"{folder / CODEC_CONFIG}: bad params: {exc}") from None
+    k = config["n_features_in"]
+    arrays = _read_codec_arrays(folder)
+    expected = [] if bits > 8 else ["low_", "step_"] + (["threshold_"] if bits == 1 else [])
+    if sorted(arrays) != sorted(expected):
+        raise InputError(
+            f"{folder / CODEC_WEIGHTS}: holds {sorted(arrays)}, expected {expected} for {bits} bits"
+        )
+    for name, value in arrays.items():
+        if value.shape != (k,) or not np.isfinite(value).all():
+            raise InputError(
+                f"{folder / CODEC_WEIGHTS}: {name} must be {k} finite values, "
+                f"got shape {value.shape}"
+            )
+        setattr(codec, name, value.astype(np.float32))
+    codec.n_features_in_ = k
+    return codec
+
+
+def _read_codec_config(folder: Path) -> dict[str, Any]:
+    path = folder / CODEC_CONFIG
+    if not path.is_file():
+        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_CONFIG} is missing")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("params"), dict):
+        raise InputError(f"{path}: expected an object with 'params'")
+    if config.get("format_version") != CODEC_FORMAT_VERSION:
+        raise InputError(
+            f"{path}: format_version {config.get('format_version')!r} is not supported "
+            f"(this embreduce reads version {CODEC_FORMAT_VERSION})"
+        )
+    k = config.get("n_features_in")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"{path}: n_features_in must be a positive integer, got {k!r}")
+    return config
+
+
+def _read_codec_arrays(folder: Path) -> dict[str, NDArray]:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    path = folder / CODEC_WEIGHTS
+    if not path.is_file():
+        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_WEIGHTS} is missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
