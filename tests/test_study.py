@@ -380,7 +380,7 @@ def test_study_cli_checks_everything_before_embedding(tmp_path, monkeypatch):
     def no_embedding(*args, **kwargs):
         raise AssertionError("embedded before the request was checked")
 
-    monkeypatch.setattr(cli, "_embedder", no_embedding)
+    monkeypatch.setattr(cli.EmbeddingOptions, "embedder", no_embedding)
     out = tmp_path / "s"
     for bad in (["--k", "0"], ["--seed", "-1"], ["--tolerance", "nan"], ["--methods", "nope"]):
         result = CliRunner().invoke(cli.app, ["study", "--words", "40", "-o", str(out), *bad])

@@ -8,12 +8,15 @@ the traceback instead.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import signal
 import sys
 import threading
+import typing
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -140,10 +143,94 @@ OverwriteOpt = Annotated[
 ]
 
 
-def _embedder(model, backend, device, dtype, pooling, layer):  # noqa: ANN001, ANN202
-    from embreduce.embedding import Embedder
+@dataclass(frozen=True)
+class EmbeddingOptions:
+    """The options every command that embeds texts shares, bundled once.
 
-    return Embedder(model, backend, device, dtype, pooling, layer)
+    :func:`embedding_options` adds them to a command and hands the command one of these.
+    """
+
+    words: int | None = None
+    text_column: str | None = None
+    model: str | None = None
+    backend: str = "sentence-transformers"
+    pooling: str = "mean"
+    layer: int = -1
+    batch_size: int = 64
+    device: str = "auto"
+    dtype: str | None = None
+    normalize: bool = False
+
+    def embedder(self) -> Any:
+        """The :class:`~embreduce.embedding.Embedder` these options describe."""
+        from embreduce.embedding import Embedder
+
+        return Embedder(
+            model=self.model,
+            backend=self.backend,
+            device=self.device,
+            dtype=self.dtype,
+            pooling=self.pooling,
+            layer=self.layer,
+        )
+
+    def load(self, path: Path | None, *, words: bool = True, quiet: bool = False) -> Any:
+        """Vectors from ``path`` (or the top ``words``), embedding texts only if given texts."""
+        from embreduce.embedding import load_or_embed
+
+        return load_or_embed(
+            path,
+            words=self.words if words else None,
+            text_column=self.text_column,
+            embedder=self.embedder,  # built only when texts must be embedded
+            batch_size=self.batch_size,
+            normalize=self.normalize,
+            show_progress=not quiet,
+        )
+
+
+_EMBEDDING_PARAMETERS = {
+    "words": (WordsOpt, None),
+    "text_column": (TextColumnOpt, None),
+    "model": (ModelOpt, None),
+    "backend": (BackendOpt, "sentence-transformers"),
+    "pooling": (PoolingOpt, "mean"),
+    "layer": (LayerOpt, -1),
+    "batch_size": (BatchOpt, 64),
+    "device": (DeviceOpt, "auto"),
+    "dtype": (DtypeOpt, None),
+    "normalize": (NormalizeOpt, False),
+}
+
+
+def embedding_options(func: F) -> F:
+    """Give a command the shared embedding options, as one ``embedding`` argument.
+
+    The options appear in the command's ``--help`` after its own; the command receives an
+    :class:`EmbeddingOptions` built from them by keyword.
+    """
+    signature = inspect.signature(func)
+    own = [p for name, p in signature.parameters.items() if name != "embedding"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, (hint, default) in _EMBEDDING_PARAMETERS.items()
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = EmbeddingOptions(**{name: kwargs.pop(name) for name in _EMBEDDING_PARAMETERS})
+        return func(*args, embedding=options, **kwargs)
+
+    hints = typing.get_type_hints(func, include_extras=True)
+    hints.pop("embedding", None)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
+    )
+    wrapper.__annotations__ = {
+        **{name: hint for name, hint in hints.items()},
+        **{name: hint for name, (hint, _) in _EMBEDDING_PARAMETERS.items()},
+    }
+    return wrapper  # type: ignore[return-value]
 
 
 def _print_distribution(title: str, dist: dict[str, Any]) -> None:
@@ -163,6 +250,7 @@ def _print_distribution(title: str, dist: dict[str, Any]) -> None:
 
 @app.command()
 @user_errors
+@embedding_options
 def embed(
     input_path: Annotated[
         Path | None,
@@ -175,18 +263,10 @@ def embed(
         Path,
         typer.Option("--output", "-o", help="Where to write: .npy, .npz or .parquet."),
     ] = Path("embeddings.parquet"),
-    words: WordsOpt = None,
-    text_column: TextColumnOpt = None,
-    model: ModelOpt = None,
-    backend: BackendOpt = "sentence-transformers",
-    pooling: PoolingOpt = "mean",
-    layer: LayerOpt = -1,
-    batch_size: BatchOpt = 64,
-    device: DeviceOpt = "auto",
-    dtype: DtypeOpt = None,
-    normalize: NormalizeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
+    *,
+    embedding: EmbeddingOptions,
 ) -> None:
     """Embed texts and write the vectors, with a summary of their cosine similarities.
 
@@ -206,10 +286,13 @@ def embed(
 
     # before minutes of embedding: the output must be writable and not an input
     check_output_file(output, suffixes=VECTOR_SUFFIXES, inputs=[input_path], overwrite=overwrite)
-    items = text_items(input_path, words=words, text_column=text_column)
-    embedder = _embedder(model, backend, device, dtype, pooling, layer)
+    items = text_items(input_path, words=embedding.words, text_column=embedding.text_column)
     data = embed_items(
-        items, embedder, batch_size=batch_size, normalize=normalize, show_progress=not quiet
+        items,
+        embedding.embedder(),
+        batch_size=embedding.batch_size,
+        normalize=embedding.normalize,
+        show_progress=not quiet,
     )
     save_vectors(output, data, overwrite=overwrite)
     console.print(
@@ -262,90 +345,94 @@ def _print_study(result: Any, top: int = 25) -> None:
         console.print(f"[bold green]Recommendation:[/] {result.recommendation['reason']}")
 
 
+# the study's own options
+InputsOpt = Annotated[
+    Path | None,
+    typer.Argument(metavar="VECTORS_OR_TEXTS", help="Vectors (.npy/.npz/.parquet/.csv) or texts."),
+]
+StudyOutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+MethodsOpt = Annotated[
+    str, typer.Option("--methods", help="Comma-separated reducers, e.g. pca,svd,encoder.")
+]
+DimsOpt = Annotated[str, typer.Option("--dims", help="Comma-separated target dimensions.")]
+BitsOpt = Annotated[
+    str,
+    typer.Option(
+        "--bits", help="Comma-separated bits a dimension, crossed with --dims: 32,16,8,4,2,1."
+    ),
+]
+BudgetOpt = Annotated[
+    int | None,
+    typer.Option("--budget", help="Bytes a vector: recommend the best candidate within it."),
+]
+HoldoutOpt = Annotated[
+    float, typer.Option("--holdout", help="Share of rows held out for evaluation.")
+]
+EvalOpt = Annotated[
+    Path | None,
+    typer.Option("--eval", help="Your own held-out vectors (or texts); replaces --holdout."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seeds the split, reducers, sampling.")]
+MaxPairsOpt = Annotated[
+    int | None,
+    typer.Option("--max-pairs", help="Use a seeded sample of this many pairs, not all."),
+]
+KOpt = Annotated[int, typer.Option("--k", help="Neighbours for recall@k, trustworthiness.")]
+ToleranceOpt = Annotated[
+    float,
+    typer.Option(
+        "--tolerance",
+        help="Share of quality the recommendation may give up for a smaller size "
+        "(0.01 = one point).",
+    ),
+]
+LimitOpt = Annotated[
+    bool, typer.Option("--limit/--no-limit", help="Add the optimised 'limit' reference rows.")
+]
+ReportOpt = Annotated[
+    bool, typer.Option("--report/--no-report", help="Write report.html at the end.")
+]
+WeightsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        help="Train the encoders with a weight per vector: 'frequency' (each text's "
+        "wordfreq frequency) or 'column:NAME' (a numeric metadata column).",
+    ),
+]
+
+
 @app.command()
 @user_errors
+@embedding_options
 def study(
-    input_path: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="VECTORS_OR_TEXTS", help="Vectors (.npy/.npz/.parquet/.csv) or texts."
-        ),
-    ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path(
-        "out/study"
-    ),
-    methods: Annotated[
-        str, typer.Option("--methods", help="Comma-separated reducers, e.g. pca,svd,encoder.")
-    ] = "pca,svd,random,truncate,encoder",
-    dims: Annotated[
-        str, typer.Option("--dims", help="Comma-separated target dimensions.")
-    ] = "16,32,64,128,256,512,1024",
-    holdout: Annotated[
-        float, typer.Option("--holdout", help="Share of rows held out for evaluation.")
-    ] = 0.2,
-    eval_path: Annotated[
-        Path | None,
-        typer.Option("--eval", help="Your own held-out vectors (or texts); replaces --holdout."),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seeds the split, reducers, sampling.")] = 0,
-    max_pairs: Annotated[
-        int | None,
-        typer.Option("--max-pairs", help="Use a seeded sample of this many pairs, not all."),
-    ] = None,
-    k: Annotated[int, typer.Option("--k", help="Neighbours for recall@k, trustworthiness.")] = 10,
-    tolerance: Annotated[
-        float,
-        typer.Option(
-            "--tolerance",
-            help="Share of quality the recommendation may give up for a smaller size "
-            "(0.01 = one point).",
-        ),
-    ] = 0.01,
-    limit: Annotated[
-        bool, typer.Option("--limit/--no-limit", help="Add the optimised 'limit' reference rows.")
-    ] = True,
-    report: Annotated[
-        bool, typer.Option("--report/--no-report", help="Write report.html at the end.")
-    ] = True,
-    weights: Annotated[
-        str | None,
-        typer.Option(
-            "--weights",
-            help="Train the encoders with a weight per vector: 'frequency' (each text's "
-            "wordfreq frequency) or 'column:NAME' (a numeric metadata column).",
-        ),
-    ] = None,
-    bits: Annotated[
-        str,
-        typer.Option(
-            "--bits", help="Comma-separated bits a dimension, crossed with --dims: 32,16,8,4,2,1."
-        ),
-    ] = "32,8,4,1",
-    budget: Annotated[
-        int | None,
-        typer.Option("--budget", help="Bytes a vector: recommend the best candidate within it."),
-    ] = None,
-    words: WordsOpt = None,
-    text_column: TextColumnOpt = None,
-    model: ModelOpt = None,
-    backend: BackendOpt = "sentence-transformers",
-    pooling: PoolingOpt = "mean",
-    layer: LayerOpt = -1,
-    batch_size: BatchOpt = 64,
-    device: DeviceOpt = "auto",
-    dtype: DtypeOpt = None,
-    normalize: NormalizeOpt = False,
+    input_path: InputsOpt = None,
+    output: StudyOutputOpt = Path("out/study"),
+    methods: MethodsOpt = "pca,svd,random,truncate,encoder",
+    dims: DimsOpt = "16,32,64,128,256,512,1024",
+    bits: BitsOpt = "32,8,4,1",
+    budget: BudgetOpt = None,
+    holdout: HoldoutOpt = 0.2,
+    eval_path: EvalOpt = None,
+    seed: SeedOpt = 0,
+    max_pairs: MaxPairsOpt = None,
+    k: KOpt = 10,
+    tolerance: ToleranceOpt = 0.01,
+    limit: LimitOpt = True,
+    report: ReportOpt = True,
+    weights: WeightsOpt = None,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
+    *,
+    embedding: EmbeddingOptions,
 ) -> None:
-    """Fit every method x dim, measure how well each keeps the cosines, and recommend one.
+    """Fit every method x dim x bits, measure how well each keeps the cosines, recommend one.
 
     Example:
 
       embreduce study --words 512 --methods pca,svd,random,truncate,encoder
-      --dims 16,32,64,128,256 --holdout 0.2 --seed 0 -o out/study
+      --dims 16,32,64,128,256 --bits 32,8,4,1 --holdout 0.2 --seed 0 -o out/study
     """
-    from embreduce.embedding import load_or_embed
     from embreduce.outputs import check_output_folder
     from embreduce.study import StudySettings, run_study
 
@@ -353,6 +440,8 @@ def study(
     settings = StudySettings(
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         dims=_int_list(dims, "--dims"),
+        bits=_int_list(bits, "--bits"),
+        budget=budget,
         holdout=holdout,
         seed=seed,
         max_pairs=max_pairs,
@@ -360,30 +449,20 @@ def study(
         limit=limit,
         tolerance=tolerance,
         weights=weights,
-        bits=_int_list(bits, "--bits"),
-        budget=budget,
     )
     inputs = [input_path, eval_path]
     check_output_folder(output, inputs=inputs, overwrite=overwrite)
-    if input_path is None and words is None:
+    if input_path is None and embedding.words is None:
         raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
-
-    def make_embedder():  # noqa: ANN202 - built only when texts must be embedded
-        return _embedder(model, backend, device, dtype, pooling, layer)
-
-    embed_opts = dict(
-        text_column=text_column,
-        embedder=make_embedder,
-        batch_size=batch_size,
-        normalize=normalize,
-        show_progress=not quiet,
+    data, items = embedding.load(input_path, quiet=quiet)
+    eval_data = (
+        None if eval_path is None else embedding.load(eval_path, words=False, quiet=quiet)[0]
     )
-    data, items = load_or_embed(input_path, words=words, **embed_opts)
-    eval_data = None if eval_path is None else load_or_embed(eval_path, **embed_opts)[0]
     console.print(
         f"Study of [bold]{len(data):,}[/] vectors x {data.dim} dims"
         + (f" ({data.info['model']})" if data.info.get("model") else "")
         + f": {', '.join(settings.methods)} at {', '.join(map(str, settings.dims))} dims"
+        + f", {', '.join(map(str, settings.bits))} bits"
     )
     if items is not None and items.n_blank:
         console.print(f"{items.n_blank} blank line(s) dropped.")
@@ -393,7 +472,7 @@ def study(
         settings,
         eval_data=eval_data,
         record={
-            "input": str(input_path) if input_path else f"wordfreq top {words}",
+            "input": str(input_path) if input_path else f"wordfreq top {embedding.words}",
             "eval": str(eval_path) if eval_path else None,
             "model": data.info.get("model"),
         },
@@ -582,6 +661,7 @@ def report(
 
 @app.command(name="map")
 @user_errors
+@embedding_options
 def map_(
     input_path: Annotated[
         Path | None,
@@ -607,18 +687,10 @@ def map_(
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the page.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seeds the reducers and clustering.")] = 0,
-    words: WordsOpt = None,
-    text_column: TextColumnOpt = None,
-    model: ModelOpt = None,
-    backend: BackendOpt = "sentence-transformers",
-    pooling: PoolingOpt = "mean",
-    layer: LayerOpt = -1,
-    batch_size: BatchOpt = 64,
-    device: DeviceOpt = "auto",
-    dtype: DtypeOpt = None,
-    normalize: NormalizeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
+    *,
+    embedding: EmbeddingOptions,
 ) -> None:
     """Draw interactive maps of the vectors (PCA, t-SNE, UMAP), with texts on hover.
 
@@ -626,25 +698,13 @@ def map_(
 
       embreduce map sentences.txt --methods pca,tsne,umap --dims 2 -o map.html
     """
-    from embreduce.embedding import load_or_embed
     from embreduce.outputs import check_output_file
     from embreduce.report import write_map
 
     # before any embedding: a page, not over an input, in a folder that can be written
     check_output_file(output, suffixes=(".html",), inputs=[input_path], overwrite=overwrite)
 
-    def make_embedder():  # noqa: ANN202 - built only when texts must be embedded
-        return _embedder(model, backend, device, dtype, pooling, layer)
-
-    data, _ = load_or_embed(
-        input_path,
-        words=words,
-        text_column=text_column,
-        embedder=make_embedder,
-        batch_size=batch_size,
-        normalize=normalize,
-        show_progress=not quiet,
-    )
+    data, _ = embedding.load(input_path, quiet=quiet)
     path = write_map(
         data.vectors,
         data.texts,
