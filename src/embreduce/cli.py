@@ -7,6 +7,7 @@ the traceback instead.
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import os
@@ -345,6 +346,20 @@ def _print_study(result: Any, top: int = 25) -> None:
         console.print(f"[bold green]Recommendation:[/] {result.recommendation['reason']}")
 
 
+class OutputDtype(str, enum.Enum):
+    """Types of compressed vectors."""
+
+    float32 = "float32"
+    float16 = "float16"
+
+
+class Engine(str, enum.Enum):
+    """Where compress runs."""
+
+    local = "local"
+    dask = "dask"
+
+
 # the study's own options
 InputsOpt = Annotated[
     Path | None,
@@ -513,14 +528,22 @@ def compress(
         ),
     ],
     dtype: Annotated[
-        str, typer.Option("--dtype", help="Compressed vectors: float32 or float16.")
+        OutputDtype, typer.Option("--dtype", help="Compressed vectors: float32 or float16.")
     ] = "float32",
     normalize: NormalizeOpt = False,
+    bits: Annotated[
+        int | None,
+        typer.Option(
+            "--bits",
+            help="Write packed codes of 16, 8, 4, 2 or 1 bits a dimension with the codec the "
+            "study saved beside the model (32: float32). Default: the model's saved precision.",
+        ),
+    ] = None,
     vector_column: Annotated[
         str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
     ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="local (one process, streaming) or dask.")
+        Engine, typer.Option("--engine", help="local (one process, streaming) or dask.")
     ] = "local",
     scheduler: Annotated[
         str | None,
@@ -551,18 +574,15 @@ def compress(
       embreduce compress dataset/ --model out/demo/models/pca-128 -o small/ --engine dask
       --scheduler tcp://host:8786
     """
-    from embreduce.compress import DTYPES
     from embreduce.compress import compress as compress_file
 
-    if dtype not in DTYPES:
-        raise typer.BadParameter(f"use one of {', '.join(DTYPES)}", param_hint="--dtype")
-    if engine not in ("local", "dask"):
-        raise typer.BadParameter("use local or dask", param_hint="--engine")
+    dtype, engine = OutputDtype(dtype).value, Engine(engine).value
     if scheduler is not None and engine != "dask":
         raise typer.BadParameter("needs --engine dask", param_hint="--scheduler")
     if jobs is not None and engine != "local":
         raise typer.BadParameter("applies to --engine local; use --workers", param_hint="--jobs")
-    opts = dict(dtype=dtype, normalize=normalize, vector_column=vector_column, overwrite=overwrite)
+    opts = dict(dtype=dtype, normalize=normalize, bits=bits, vector_column=vector_column)
+    opts["overwrite"] = overwrite
     if engine == "dask":
         from embreduce.dask_engine import compress_dataset
 
@@ -581,9 +601,11 @@ def compress(
             input_path, reducer, output, n_jobs=jobs, show_progress=not quiet, **opts
         )
         where = "one process"
+    codec = getattr(result, "codec", None)
+    kind = dtype if codec is None else f"{codec['bits']}-bit codes, {codec['bytes_per_vector']} B"
     console.print(
         f"Compressed [bold]{result.n_rows:,}[/] vectors {result.n_features_in} -> "
-        f"[bold]{result.n_components}[/] dims ({dtype}) in {result.seconds:.1f} s, "
+        f"[bold]{result.n_components}[/] dims ({kind}) in {result.seconds:.1f} s, "
         f"{result.rows_per_second:,.0f} rows/s, {where}. Wrote {output}"
     )
 

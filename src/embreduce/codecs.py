@@ -311,6 +311,17 @@ class QuantizationCodec(BaseEstimator):
             out[start : start + len(block)] = self._decode_block(block)
         return out
 
+    def describe(self) -> dict[str, Any]:
+        """The codec as provenance: bits, bytes a vector, dimensions and parameters."""
+        check_is_fitted(self, "n_features_in_")
+        return {
+            "bits": int(self.bits),
+            "bytes_per_vector": self.bytes_per_vector(),
+            "n_features_in": int(self.n_features_in_),
+            "params": self.get_params(),
+            "similarity": "cosine of the decoded vectors",
+        }
+
     def quantize(self, X: ArrayLike) -> NDArray[np.float32]:
         """``decode(encode(X))``: the vectors as a reader of the codes sees them."""
         return self.decode(self.encode(X))

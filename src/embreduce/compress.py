@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import (
+    ROW_GROUP_ROWS,
     TEXT_COLUMN,
     VECTOR_COLUMN,
     VECTOR_SUFFIXES,
@@ -81,6 +82,10 @@ class Compressor:
         The type of the compressed vectors.
     normalize : bool
         Scale each compressed vector to unit length (all-zero rows stay zero).
+    codec : QuantizationCodec, optional
+        A codec fitted on the reducer's output (``embreduce study`` saves them beside each
+        model): :meth:`transform` then gives packed ``uint8`` codes, one row of
+        ``codec.bytes_per_vector()`` bytes a vector.
 
     Attributes
     ----------
@@ -107,14 +112,21 @@ class Compressor:
         method: str | None = None,
         dtype: str = "float32",
         normalize: bool = False,
+        codec: Any = None,
     ) -> None:
         from embreduce.reducers import linear_map
 
         if dtype not in DTYPES:
             raise ParameterError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
+        if codec is not None and (normalize or dtype != "float32"):
+            raise ParameterError(
+                "bits: codes are calibrated on the reducer's float32 output; they take no "
+                "normalize or dtype (decode the codes, then normalize)"
+            )
         self.method = method or type(reducer).__name__
         self.dtype = dtype
         self.normalize = normalize
+        self.codec = codec
         n_in = getattr(reducer, "n_features_in_", None)
         if n_in is None:
             raise InputError(f"the {self.method} reducer is not fitted")
@@ -131,24 +143,71 @@ class Compressor:
             self.reducer = reducer
             probe = np.asarray(reducer.transform(np.zeros((1, self.n_features_in), np.float32)))
             self.n_components = int(probe.shape[1])
+        if codec is not None and not hasattr(codec, "n_features_in_") and codec.bits == 16:
+            codec.fit(np.ones((1, self.n_components), np.float32))  # no calibration at 16 bits
+        if codec is not None and codec.n_features_in_ != self.n_components:
+            raise InputError(
+                f"the codec codes {codec.n_features_in_}-d vectors, the {self.method} reducer "
+                f"gives {self.n_components}"
+            )
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], *, dtype: str = "float32", normalize: bool = False
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        dtype: str = "float32",
+        normalize: bool = False,
+        bits: int | None = None,
     ) -> Compressor:
-        """Load a reducer saved by ``save_reducer`` (``embreduce study`` saves them)."""
+        """Load a reducer saved by ``save_reducer`` (``embreduce study`` saves them).
+
+        ``bits`` (32, 16, 8, 4, 2 or 1) picks the codec saved beside the reducer
+        (``codec-<bits>bit/``; 32 means plain float32 vectors); without it, the precision
+        saved with the model (``codec.json``, which ``embreduce study`` writes for its
+        recommendation) is used, else float32; with ``normalize`` or ``dtype="float16"``
+        the output is vectors, not codes.
+        """
         from embreduce.reducers import load_reducer
 
         directory = Path(directory)
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
         reducer = load_reducer(directory)
+        codec = model_codec(directory, bits)
+        if bits is None and (normalize or dtype != "float32"):
+            codec = None  # asked for vectors: the saved default precision does not apply
         return cls(
             reducer,
             method=reducer_config(directory).get("method"),
             dtype=dtype,
             normalize=normalize,
+            codec=codec,
         )
+
+    @property
+    def output_width(self) -> int:
+        """Columns of the output: dims, or bytes a vector with a codec."""
+        return self.n_components if self.codec is None else self.codec.bytes_per_vector()
+
+    @property
+    def output_dtype(self) -> str:
+        """``uint8`` for codes, else :attr:`dtype`."""
+        return self.dtype if self.codec is None else "uint8"
+
+    def encode(self, X: NDArray[np.floating]) -> NDArray[np.uint8]:
+        """Reduce and encode ``X``: packed codes, one row of bytes a vector."""
+        if self.codec is None:
+            raise ParameterError(
+                "this Compressor has no codec: load it with bits= (a codec the study saved)"
+            )
+        return self.transform(X)
+
+    def decode(self, codes: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """The float32 vectors ``(n, n_components)`` that codes stand for."""
+        if self.codec is None:
+            raise ParameterError("this Compressor has no codec: there are no codes to decode")
+        return self.codec.decode(codes)
 
     @property
     def is_linear(self) -> bool:
@@ -196,6 +255,8 @@ class Compressor:
         if self.dtype != "float32":
             out = out.astype(self.dtype)
         _check_finite(out, offset, None, what=f"its compressed {self.dtype} vector")
+        if self.codec is not None:
+            return self.codec.encode(out)
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -206,7 +267,38 @@ class Compressor:
             "n_components": self.n_components,
             "dtype": self.dtype,
             "normalized": self.normalize,
+            **({} if self.codec is None else {"codec": self.codec.describe()}),
         }
+
+
+def model_codec(directory: str | os.PathLike[str], bits: int | None = None) -> Any:
+    """The codec saved with a model for ``bits``, its default codec, or None for float32.
+
+    Raises
+    ------
+    ParameterError
+        ``bits`` not in 32, 16, 8, 4, 2, 1.
+    ModelNotFoundError
+        No codec for ``bits`` was saved with the model (the message lists those that were).
+    """
+    from embreduce.codecs import QuantizationCodec, check_bits, has_codec, load_codec
+
+    directory = Path(directory)
+    if bits is None:
+        return load_codec(directory) if has_codec(directory) else None
+    bits = check_bits(bits)
+    if bits == 32:
+        return None
+    folder = directory / f"codec-{bits}bit"
+    if has_codec(folder):
+        return load_codec(folder)
+    if bits == 16:  # float16 needs no calibration: the Compressor fits it to its width
+        return QuantizationCodec(bits=16)
+    saved = sorted(int(p.name[6:-3]) for p in directory.glob("codec-*bit") if has_codec(p))
+    raise ModelNotFoundError(
+        f"{directory}: no {bits}-bit codec was saved with this model (saved: "
+        f"{', '.join(map(str, saved)) or 'none'}); run `embreduce study` with --bits {bits}"
+    )
 
 
 def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
@@ -546,37 +638,81 @@ def _in_memory_source(path: Path, data: Any) -> _Source:
 # --------------------------------------------------------------------------- writing
 
 
-class _ParquetSink:
-    random_access = False  # row groups are written in order
+CODES_COLUMN = "codes"
+"""The column (Parquet) or array (``.npz``) that holds packed codes."""
 
-    def __init__(self, tmp: Path, source: _Source, info: dict[str, Any]) -> None:
+
+def codes_to_arrow(codes: NDArray[np.uint8]) -> Any:
+    """Packed codes as an Arrow fixed-size binary array, one value of bytes a vector."""
+    import pyarrow as pa
+
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(codes.shape[1]), len(codes), [None, pa.py_buffer(codes.tobytes())]
+    )
+
+
+class _ParquetSink:
+    """Writes row groups of :data:`~embreduce.io.ROW_GROUP_ROWS` rows, in order."""
+
+    random_access = False
+
+    def __init__(self, tmp: Path, source: _Source, info: dict[str, Any], codes: bool) -> None:
         self.tmp, self.source, self.info, self.writer = tmp, source, info, None
+        self.codes, self.pending, self.n_pending = codes, [], 0
 
     def write(self, vectors: NDArray[Any], labels: Any) -> None:
+        self.pending.append(self._table(vectors, labels))
+        self.n_pending += len(vectors)
+        if self.n_pending >= ROW_GROUP_ROWS:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
         import pyarrow as pa
+
+        table = pa.concat_tables(self.pending)
+        whole = len(table) if final else len(table) - len(table) % ROW_GROUP_ROWS
+        if whole:
+            self._writer(table).write_table(
+                table.slice(0, whole).replace_schema_metadata(self.writer.schema.metadata),
+                row_group_size=ROW_GROUP_ROWS,
+            )
+        rest = table.slice(whole)
+        self.pending, self.n_pending = ([rest] if len(rest) else []), len(rest)
+
+    def _table(self, vectors: NDArray[Any], labels: Any) -> Any:
+        import pyarrow as pa
+
+        if self.codes:
+            column, name = codes_to_arrow(vectors), CODES_COLUMN
+            vfield = pa.field(name, column.type, nullable=False)
+        else:
+            column, name = vectors_to_arrow(vectors), self.source.vector_column
+            vfield = vector_field(name, column)
+        if labels is None:
+            return pa.Table.from_arrays([column], schema=pa.schema([vfield]))
+        index = self.source.vector_index
+        index = labels.num_columns if index is None else min(index, labels.num_columns)
+        return labels.add_column(index, vfield, column)
+
+    def _writer(self, table: Any) -> Any:
         import pyarrow.parquet as pq
 
-        column = vectors_to_arrow(vectors)
-        name = self.source.vector_column
-        vfield = vector_field(name, column)
-        if labels is None:
-            table = pa.Table.from_arrays([column], schema=pa.schema([vfield]))
-        else:
-            index = self.source.vector_index
-            index = labels.num_columns if index is None else min(index, labels.num_columns)
-            table = labels.add_column(index, vfield, column)
         if self.writer is None:
             meta = {**(table.schema.metadata or {}), _INFO_KEY: json.dumps(self.info).encode()}
             meta.pop(b"pandas", None)
             schema = table.schema.with_metadata(meta)
-            others = [c for c in schema.names if c != name]
+            vectors = CODES_COLUMN if self.codes else self.source.vector_column
+            others = [c for c in schema.names if c != vectors]
             # Dictionaries and min/max statistics only help the labels, not float vectors.
             self.writer = pq.ParquetWriter(
                 self.tmp, schema, use_dictionary=others or False, write_statistics=others or False
             )
-        self.writer.write_table(table.replace_schema_metadata(self.writer.schema.metadata))
+        return self.writer
 
     def close(self) -> None:
+        if self.pending:
+            self._flush(final=True)
         if self.writer is not None:
             self.writer.close()
 
@@ -591,7 +727,8 @@ class _NpySink:
         self.zip = None
         if npz:
             self.zip = self._stack.enter_context(zipfile.ZipFile(fh, "w"))
-            fh = self._stack.enter_context(self.zip.open("vectors.npy", "w", force_zip64=True))
+            member = f"{CODES_COLUMN if dtype == 'uint8' else 'vectors'}.npy"
+            fh = self._stack.enter_context(self.zip.open(member, "w", force_zip64=True))
         header = {
             "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
             "fortran_order": False,
@@ -837,6 +974,8 @@ class CompressResult:
     n_rows, n_features_in, n_components : int
     seconds : float
         Wall time from opening the input to renaming the output.
+    codec : dict, optional
+        The codec's description when codes were written.
     """
 
     path: Path
@@ -844,6 +983,7 @@ class CompressResult:
     n_features_in: int
     n_components: int
     seconds: float
+    codec: dict[str, Any] | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -858,6 +998,7 @@ def compress(
     *,
     dtype: str = "float32",
     normalize: bool = False,
+    bits: int | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     n_jobs: int | None = None,
@@ -883,6 +1024,12 @@ def compress(
         The type of the compressed vectors (ignored when ``model`` is a Compressor).
     normalize : bool
         Scale compressed vectors to unit length (ignored when ``model`` is a Compressor).
+    bits : {32, 16, 8, 4, 2, 1}, optional
+        Write packed codes of this precision with the codec saved beside the reducer
+        (see :meth:`Compressor.load`; ignored when ``model`` is a Compressor): ``.npy`` a
+        ``uint8`` array of shape (n, bytes a vector), Parquet a fixed-size binary column
+        ``codes``, ``.npz`` a ``codes`` array with the texts and metadata. Without it, the
+        precision saved with the model, else float32 vectors.
     vector_column : str, optional
         The Parquet column that holds the vectors; default ``embedding``, else the first
         list column.
@@ -926,7 +1073,7 @@ def compress(
     if n_jobs < 1:
         raise InputError(f"n_jobs must be at least 1, got {n_jobs}")
     if not isinstance(model, Compressor):
-        model = Compressor.load(model, dtype=dtype, normalize=normalize)
+        model = Compressor.load(model, dtype=dtype, normalize=normalize, bits=bits)
     start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)
@@ -937,10 +1084,10 @@ def compress(
         progress_bar("Compressing", src.n_rows, enabled=show_progress, unit="rows") as bar,
     ):
         if suffix == ".parquet":
-            sink: Any = _ParquetSink(tmp, src, info)
+            sink: Any = _ParquetSink(tmp, src, info, codes=model.codec is not None)
         else:
             sink = _NpySink(
-                tmp, src.n_rows, model.n_components, model.dtype, info, npz=suffix == ".npz"
+                tmp, src.n_rows, model.output_width, model.output_dtype, info, npz=suffix == ".npz"
             )
         writer = _WriteBehind(sink)
         try:
@@ -961,5 +1108,10 @@ def compress(
             src.close()
             vars(_local).clear()  # this thread's reused buffers (the workers' die with them)
     return CompressResult(
-        output, src.n_rows, model.n_features_in, model.n_components, time.perf_counter() - start
+        output,
+        src.n_rows,
+        model.n_features_in,
+        model.n_components,
+        time.perf_counter() - start,
+        None if model.codec is None else model.codec.describe(),
     )

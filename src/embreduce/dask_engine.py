@@ -115,6 +115,7 @@ def compress_dataset(
     n_workers: int = 2,
     dtype: str = "float32",
     normalize: bool = False,
+    bits: int | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     show_progress: bool = False,
@@ -163,7 +164,7 @@ def compress_dataset(
     model_dir = None if isinstance(model, Compressor) else model
     output = check_output_folder(output, inputs=[source, model_dir], overwrite=overwrite)
     if not isinstance(model, Compressor):
-        model = Compressor.load(model, dtype=dtype, normalize=normalize)
+        model = Compressor.load(model, dtype=dtype, normalize=normalize, bits=bits)
     source = Path(source)
     n_rows = {}
     for path in files:
