@@ -317,6 +317,35 @@ def _int_list(value: str, option: str) -> list[int]:
     return out
 
 
+def _read_pairs(path: Path, columns: str) -> Any:
+    from embreduce.io import read_pairs
+
+    names = [c.strip() for c in columns.split(",")]
+    if len(names) != 3 or not all(names):
+        raise typer.BadParameter("give three column names: text1,text2,score", "--pair-columns")
+    return read_pairs(path, text1=names[0], text2=names[1], score=names[2])
+
+
+def _embed_pairs(pairs: Any, data: Any, embedding: EmbeddingOptions, quiet: bool) -> Any:
+    """The pairs embedded like the study's vectors: their model, their normalisation."""
+    import dataclasses
+
+    from embreduce.study import embed_pairs
+
+    model = embedding.model or data.info.get("model")
+    normalize = embedding.normalize or bool(data.info.get("normalized"))
+    options = dataclasses.replace(embedding, model=model, normalize=normalize)
+    if not quiet:
+        console.print(f"Embedding {len(pairs):,} labelled pairs from {pairs.source}")
+    return embed_pairs(
+        pairs,
+        options.embedder(),
+        batch_size=options.batch_size,
+        normalize=normalize,
+        show_progress=not quiet,
+    )
+
+
 def _print_study(result: Any, top: int = 25) -> None:
     from embreduce.study import recall_column
 
@@ -335,7 +364,12 @@ def _print_study(result: Any, top: int = 25) -> None:
         cells += [f"{r['spearman']:.4f}", f"{r[recall_column(k)]:.3f}"]
         cells += [f"{r['mean']:+.4f}", f"{r['std']:.4f}"]
         if result.rank_by == "pairs":
-            cells += [f"{r['pairs_spearman']:.1f}", f"{r['pairs_retained']:.1%}"]
+            judged = r.get("pairs_spearman") is not None  # not the limit rows
+            cells += (
+                [f"{r['pairs_spearman']:.1f}", f"{r['pairs_retained']:.1%}"]
+                if judged
+                else ["–"] * 2
+            )
         table.add_row(*cells)
     console.print(table)
     if len(ranked) > len(shown):
@@ -351,6 +385,13 @@ class OutputDtype(str, enum.Enum):
 
     float32 = "float32"
     float16 = "float16"
+
+
+class RankBy(str, enum.Enum):
+    """What the study's recommendation ranks by."""
+
+    pairs = "pairs"
+    cosine = "cosine"
 
 
 class Engine(str, enum.Enum):
@@ -407,6 +448,24 @@ LimitOpt = Annotated[
 ReportOpt = Annotated[
     bool, typer.Option("--report/--no-report", help="Write report.html at the end.")
 ]
+PairsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pairs",
+        help="Your labelled pairs (CSV/TSV/Parquet: two texts and a score): every candidate "
+        "is judged by the Spearman of its pair cosines against the scores.",
+    ),
+]
+PairColumnsOpt = Annotated[
+    str,
+    typer.Option("--pair-columns", help="The pairs' columns: first text, second text, score."),
+]
+RankByOpt = Annotated[
+    RankBy | None,
+    typer.Option(
+        "--rank-by", help="Rank by your pairs' Spearman (default with --pairs) or by cosines."
+    ),
+]
 WeightsOpt = Annotated[
     str | None,
     typer.Option(
@@ -436,6 +495,9 @@ def study(
     limit: LimitOpt = True,
     report: ReportOpt = True,
     weights: WeightsOpt = None,
+    pairs: PairsOpt = None,
+    pair_columns: PairColumnsOpt = "sentence1,sentence2,score",
+    rank_by: RankByOpt = None,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
     *,
@@ -464,9 +526,11 @@ def study(
         limit=limit,
         tolerance=tolerance,
         weights=weights,
+        rank_by=None if rank_by is None else RankBy(rank_by).value,
     )
-    inputs = [input_path, eval_path]
+    inputs = [input_path, eval_path, pairs]
     check_output_folder(output, inputs=inputs, overwrite=overwrite)
+    labelled = None if pairs is None else _read_pairs(pairs, pair_columns)
     if input_path is None and embedding.words is None:
         raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
     data, items = embedding.load(input_path, quiet=quiet)
@@ -481,14 +545,17 @@ def study(
     )
     if items is not None and items.n_blank:
         console.print(f"{items.n_blank} blank line(s) dropped.")
+    pair_vectors = None if labelled is None else _embed_pairs(labelled, data, embedding, quiet)
     result = run_study(
         data,
         output,
         settings,
         eval_data=eval_data,
+        pairs=pair_vectors,
         record={
             "input": str(input_path) if input_path else f"wordfreq top {embedding.words}",
             "eval": str(eval_path) if eval_path else None,
+            "pairs_file": str(pairs) if pairs else None,
             "model": data.info.get("model"),
         },
         save_input=items is not None,

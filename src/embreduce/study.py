@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from embreduce.exceptions import EmbreduceError, InputError, ParameterError
-from embreduce.io import EmbeddingSet, atomic_write, save_vectors, write_json
+from embreduce.io import EmbeddingSet, LabelledPairs, atomic_write, save_vectors, write_json
 from embreduce.outputs import check_output_folder
 from embreduce.progress import progress_bar
 from embreduce.validation import check_float, check_int, check_vectors
@@ -93,6 +93,45 @@ class PairVectors:
     first: np.ndarray
     second: np.ndarray
     scores: np.ndarray
+
+
+def embed_pairs(
+    pairs: LabelledPairs,
+    embedder: Any,
+    *,
+    batch_size: int = 64,
+    normalize: bool = False,
+    show_progress: bool = False,
+) -> PairVectors:
+    """Embed both texts of every labelled pair (each distinct text once).
+
+    Parameters
+    ----------
+    pairs : LabelledPairs
+        From :func:`embreduce.io.read_pairs`.
+    embedder : Embedder
+        The model the study's vectors came from.
+    batch_size, normalize, show_progress
+        As for :meth:`embreduce.embedding.Embedder.encode`.
+
+    Returns
+    -------
+    PairVectors
+    """
+    from embreduce.embedding import embed_items
+
+    unique = list(dict.fromkeys(pairs.first + pairs.second))
+    row = {text: i for i, text in enumerate(unique)}
+    vectors = embed_items(
+        unique,
+        embedder,
+        batch_size=batch_size,
+        normalize=normalize,
+        show_progress=show_progress,
+    ).vectors
+    first = vectors[[row[t] for t in pairs.first]]
+    second = vectors[[row[t] for t in pairs.second]]
+    return PairVectors(first, second, np.asarray(pairs.scores, dtype=np.float64))
 
 
 @dataclass(frozen=True)
