@@ -144,3 +144,29 @@ def test_cli_export_loads_without_embreduce(tmp_path, train_vectors, text_vector
     np.testing.assert_allclose(np.load(tmp_path / "v.npy"), expected, atol=1e-5)
     result = CliRunner().invoke(app, ["export", str(tmp_path / "nope"), "-o", str(out)])
     assert result.exit_code == 1 and "no such folder" in result.output
+
+
+@pytest.mark.parametrize("bits", [4, 1])
+def test_export_carries_the_codec_and_gives_the_codes_compress_gives(
+    tmp_path, train_vectors, text_vectors, bits
+):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.quantization import quantize_embeddings
+
+    from embreduce.codecs import QuantizationCodec, load_codec, save_codec
+
+    folder = _saved("svd", train_vectors, tmp_path / "svd-8")
+    reduced = Compressor.load(folder).transform(train_vectors)
+    save_codec(folder / f"codec-{bits}bit", QuantizationCodec(bits=bits).fit(reduced))
+    out = export_model(folder, tmp_path / "exported", bits=bits)
+    codec = load_codec(out / "codec")
+    got = codec.encode(SentenceTransformer(str(out), device="cpu").encode(TEXTS))
+    expected = Compressor.load(folder, bits=bits).encode(text_vectors)
+    np.testing.assert_array_equal(got, expected)
+    readme = (out / "README.md").read_text()
+    assert f"{bits} bits a dimension, {codec.bytes_per_vector()} bytes a vector" in readme
+    if bits == 1:  # the plain library call the README names gives the same bits
+        centred = Compressor.load(folder).transform(text_vectors) - codec.threshold_
+        np.testing.assert_array_equal(quantize_embeddings(centred, precision="ubinary"), got)
+    with pytest.raises(ModelNotFoundError, match="no 2-bit codec"):
+        export_model(folder, tmp_path / "other", bits=2)

@@ -696,6 +696,14 @@ def export(
         bool,
         typer.Option("--normalize/--no-normalize", help="End with a Normalize module."),
     ] = False,
+    bits: Annotated[
+        int | None,
+        typer.Option(
+            "--bits",
+            help="Carry the model's codec of this precision (codec/ and a README section); "
+            "default the precision saved with the model, if any.",
+        ),
+    ] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write a sentence-transformers model that outputs the reduced vectors.
@@ -706,7 +714,9 @@ def export(
     """
     from embreduce.export import export_model
 
-    path = export_model(reducer, output, base=base, normalize=normalize, overwrite=overwrite)
+    path = export_model(
+        reducer, output, base=base, normalize=normalize, bits=bits, overwrite=overwrite
+    )
     console.print(
         f"Wrote {path}. Load it with SentenceTransformer({str(path)!r}); "
         "no embreduce import needed."

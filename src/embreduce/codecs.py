@@ -550,3 +550,31 @@ def _read_codec_arrays(folder: Path) -> dict[str, NDArray]:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
+
+
+def load_model_codec(directory: PathLike, bits: int | None = None) -> Any:
+    """The codec saved with a model for ``bits``, its default codec, or None for float32.
+
+    Raises
+    ------
+    ParameterError
+        ``bits`` not in 32, 16, 8, 4, 2, 1.
+    ModelNotFoundError
+        No codec for ``bits`` was saved with the model (the message lists those that were).
+    """
+    directory = Path(directory)
+    if bits is None:
+        return load_codec(directory) if has_codec(directory) else None
+    bits = check_bits(bits)
+    if bits == 32:
+        return None
+    folder = directory / f"codec-{bits}bit"
+    if has_codec(folder):
+        return load_codec(folder)
+    if bits == 16:  # float16 needs no calibration: the Compressor fits it to its width
+        return QuantizationCodec(bits=16)
+    saved = sorted(int(p.name[6:-3]) for p in directory.glob("codec-*bit") if has_codec(p))
+    raise ModelNotFoundError(
+        f"{directory}: no {bits}-bit codec was saved with this model (saved: "
+        f"{', '.join(map(str, saved)) or 'none'}); run `embreduce study` with --bits {bits}"
+    )

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
+from embreduce.codecs import load_model_codec
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import (
     ROW_GROUP_ROWS,
@@ -174,7 +175,7 @@ class Compressor:
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
         reducer = load_reducer(directory)
-        codec = model_codec(directory, bits)
+        codec = load_model_codec(directory, bits)
         if bits is None and (normalize or dtype != "float32"):
             codec = None  # asked for vectors: the saved default precision does not apply
         return cls(
@@ -269,36 +270,6 @@ class Compressor:
             "normalized": self.normalize,
             **({} if self.codec is None else {"codec": self.codec.describe()}),
         }
-
-
-def model_codec(directory: str | os.PathLike[str], bits: int | None = None) -> Any:
-    """The codec saved with a model for ``bits``, its default codec, or None for float32.
-
-    Raises
-    ------
-    ParameterError
-        ``bits`` not in 32, 16, 8, 4, 2, 1.
-    ModelNotFoundError
-        No codec for ``bits`` was saved with the model (the message lists those that were).
-    """
-    from embreduce.codecs import QuantizationCodec, check_bits, has_codec, load_codec
-
-    directory = Path(directory)
-    if bits is None:
-        return load_codec(directory) if has_codec(directory) else None
-    bits = check_bits(bits)
-    if bits == 32:
-        return None
-    folder = directory / f"codec-{bits}bit"
-    if has_codec(folder):
-        return load_codec(folder)
-    if bits == 16:  # float16 needs no calibration: the Compressor fits it to its width
-        return QuantizationCodec(bits=16)
-    saved = sorted(int(p.name[6:-3]) for p in directory.glob("codec-*bit") if has_codec(p))
-    raise ModelNotFoundError(
-        f"{directory}: no {bits}-bit codec was saved with this model (saved: "
-        f"{', '.join(map(str, saved)) or 'none'}); run `embreduce study` with --bits {bits}"
-    )
 
 
 def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:

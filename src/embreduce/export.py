@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 
 _MODULE_TYPE = "sentence_transformers.models.{}"
 # The legacy import path: every sentence-transformers release from 2.x on resolves it.
@@ -88,6 +88,7 @@ def export_model(
     *,
     base: str | None = None,
     normalize: bool = False,
+    bits: int | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a sentence-transformers model folder: the base model, then the reducer.
@@ -108,6 +109,11 @@ def export_model(
         put before the reducer, so the reducer sees what it was fitted on.
     normalize : bool
         Append a ``Normalize`` module, so the reduced vectors have unit length.
+    bits : {32, 16, 8, 4, 2, 1}, optional
+        Carry the codec of this precision saved beside the reducer into ``codec/``
+        (``codec.json`` + ``codec.safetensors``) with a README section on getting the same
+        codes; default: the precision saved with the model, if any. Not with ``normalize``
+        (the codec is calibrated on the reducer's own output).
     overwrite : bool
         Write into an existing folder: the files of the export replace files of the same
         name, and nothing else there is touched.
@@ -137,6 +143,7 @@ def export_model(
     """
     from sentence_transformers.models import Normalize
 
+    from embreduce.codecs import load_model_codec, save_codec
     from embreduce.compress import reducer_config
     from embreduce.embedding.models import DEFAULT_MODEL
     from embreduce.outputs import atomic_directory, check_output_folder
@@ -151,6 +158,14 @@ def export_model(
         overwrite=overwrite,
     )
     reducer = load_reducer(reducer_dir)
+    codec = load_model_codec(reducer_dir, bits)
+    if codec is not None and normalize:
+        if bits is not None:
+            raise ParameterError(
+                "bits: the codec is calibrated on the reducer's output; export it without "
+                "normalize (decode, then normalize)"
+            )
+        codec = None
     config = reducer_config(reducer_dir)
     extra = config.get("extra") or {}
     base = base or extra.get("model") or DEFAULT_MODEL
@@ -179,6 +194,11 @@ def export_model(
             base_model.save(str(tmp), create_model_card=False)
         _append_modules(tmp, modules)
         _write_readme(tmp, output.name, base, reducer_dir, config, modules)
+        if codec is not None:
+            if not hasattr(codec, "n_features_in_"):  # float16: no calibration
+                codec.fit(np.ones((1, modules[-1].out_features), np.float32))
+            save_codec(tmp / "codec", codec)
+            _write_codec_readme(tmp, output.name, codec)
     return output
 
 
@@ -224,3 +244,35 @@ def _write_readme(
         "```\n"
     )
     (folder / "README.md").write_text(text, encoding="utf-8")
+
+
+def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
+    """The README's section on the codec: how to get the same codes, and how to compare."""
+    size = codec.bytes_per_vector()
+    text = (
+        f"\n## Codes: {codec.bits} bits a dimension, {size} bytes a vector\n\n"
+        "`codec/` holds the codec embreduce calibrated on the study's training vectors "
+        "(`codec.json` + `codec.safetensors`). Encode a query exactly like the corpus:\n\n"
+        "```python\n"
+        "from embreduce.codecs import load_codec\n\n"
+        f'codec = load_codec("{name}/codec")\n'
+        f"codes = codec.encode(model.encode(texts))  # uint8, shape (len(texts), {size})\n"
+        "vectors = codec.decode(codes)  # compare codes by the cosine of these\n"
+        "```\n"
+    )
+    if codec.bits == 1:
+        text += (
+            "\nWithout embreduce, the same bits are sentence-transformers' "
+            '`quantize_embeddings(embeddings - threshold, precision="ubinary")`, with '
+            "`threshold` the codec's per-dimension training median (`threshold_` in "
+            "`codec.safetensors`); the cosine of the decoded ±1 vectors is "
+            "`1 - 2 * hamming / k`.\n"
+        )
+    elif codec.bits == 8:
+        text += (
+            '\nsentence-transformers\' `quantize_embeddings(..., precision="uint8", '
+            "ranges=...)` is close but not the same: it rounds down to a level where this "
+            "codec rounds to the nearest one.\n"
+        )
+    with open(folder / "README.md", "a", encoding="utf-8") as fh:
+        fh.write(text)
