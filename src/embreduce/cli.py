@@ -317,6 +317,17 @@ def _int_list(value: str, option: str) -> list[int]:
     return out
 
 
+def _print_study_header(data: Any, items: Any, settings: Any) -> None:
+    console.print(
+        f"Study of [bold]{len(data):,}[/] vectors x {data.dim} dims"
+        + (f" ({data.info['model']})" if data.info.get("model") else "")
+        + f": {', '.join(settings.methods)} at {', '.join(map(str, settings.dims))} dims"
+        + f", {', '.join(map(str, settings.bits))} bits"
+    )
+    if items is not None and items.n_blank:
+        console.print(f"{items.n_blank} blank line(s) dropped.")
+
+
 def _read_pairs(path: Path, columns: str) -> Any:
     from embreduce.io import read_pairs
 
@@ -537,14 +548,7 @@ def study(
     eval_data = (
         None if eval_path is None else embedding.load(eval_path, words=False, quiet=quiet)[0]
     )
-    console.print(
-        f"Study of [bold]{len(data):,}[/] vectors x {data.dim} dims"
-        + (f" ({data.info['model']})" if data.info.get("model") else "")
-        + f": {', '.join(settings.methods)} at {', '.join(map(str, settings.dims))} dims"
-        + f", {', '.join(map(str, settings.bits))} bits"
-    )
-    if items is not None and items.n_blank:
-        console.print(f"{items.n_blank} blank line(s) dropped.")
+    _print_study_header(data, items, settings)
     pair_vectors = None if labelled is None else _embed_pairs(labelled, data, embedding, quiet)
     result = run_study(
         data,
@@ -572,61 +576,70 @@ def study(
         console.print(f"Report: {write_report(output, overwrite=overwrite)}")
 
 
+# compress's options
+VectorsArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="VECTORS",
+        help="Vectors: .parquet, .npy or .npz; a folder of Parquet files with --engine dask.",
+    ),
+]
+ModelDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--model", "-m", help="A reducer saved by study, e.g. out/demo/models/encoder-128."
+    ),
+]
+CompressOutputOpt = Annotated[
+    Path,
+    typer.Option(
+        "--output", "-o", help="Where to write: .npy, .npz or .parquet; a folder with dask."
+    ),
+]
+OutputDtypeOpt = Annotated[
+    OutputDtype, typer.Option("--dtype", help="Compressed vectors: float32 or float16.")
+]
+CodeBitsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--bits",
+        help="Write packed codes of 16, 8, 4, 2 or 1 bits a dimension with the codec the "
+        "study saved beside the model (32: float32). Default: the model's saved precision.",
+    ),
+]
+VectorColumnOpt = Annotated[
+    str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
+]
+EngineOpt = Annotated[
+    Engine, typer.Option("--engine", help="local (one process, streaming) or dask.")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", help="Dask scheduler, e.g. tcp://host:8786; default a local cluster."
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Workers of the local Dask cluster.")]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", min=1, help="Threads for --engine local; default: every core."),
+]
+
+
 @app.command()
 @user_errors
 def compress(
-    input_path: Annotated[
-        Path,
-        typer.Argument(
-            metavar="VECTORS",
-            help="Vectors: .parquet, .npy or .npz; a folder of Parquet files with --engine dask.",
-        ),
-    ],
-    reducer: Annotated[
-        Path,
-        typer.Option(
-            "--model", "-m", help="A reducer saved by study, e.g. out/demo/models/encoder-128."
-        ),
-    ],
-    output: Annotated[
-        Path,
-        typer.Option(
-            "--output", "-o", help="Where to write: .npy, .npz or .parquet; a folder with dask."
-        ),
-    ],
-    dtype: Annotated[
-        OutputDtype, typer.Option("--dtype", help="Compressed vectors: float32 or float16.")
-    ] = "float32",
+    input_path: VectorsArg,
+    reducer: ModelDirOpt,
+    output: CompressOutputOpt,
+    dtype: OutputDtypeOpt = "float32",
     normalize: NormalizeOpt = False,
-    bits: Annotated[
-        int | None,
-        typer.Option(
-            "--bits",
-            help="Write packed codes of 16, 8, 4, 2 or 1 bits a dimension with the codec the "
-            "study saved beside the model (32: float32). Default: the model's saved precision.",
-        ),
-    ] = None,
-    vector_column: Annotated[
-        str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
-    ] = None,
-    engine: Annotated[
-        Engine, typer.Option("--engine", help="local (one process, streaming) or dask.")
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler", help="Dask scheduler, e.g. tcp://host:8786; default a local cluster."
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", help="Workers of the local Dask cluster.")
-    ] = 2,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs", "-j", min=1, help="Threads for --engine local; default: every core."
-        ),
-    ] = None,
+    bits: CodeBitsOpt = None,
+    vector_column: VectorColumnOpt = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
+    jobs: JobsOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
