@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,8 +13,14 @@ import pytest
 from study_fixture import HOSTILE, clustered_vectors
 
 from embreduce.exceptions import InputError
+from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
 from embreduce.report import write_map
-from embreduce.report.maps import WEBGL_MIN_POINTS, map_params, nearest_neighbours
+from embreduce.report.maps import (
+    NEIGHBOURS_EXACT_MAX,
+    map_neighbours,
+    map_params,
+    nearest_neighbours,
+)
 
 if TYPE_CHECKING:
     from browser import Visit
@@ -147,7 +154,7 @@ def test_three_d_clusters(open_page, tmp_path: Path) -> None:
 
 
 def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) -> None:
-    n = WEBGL_MIN_POINTS + 500
+    n = NEIGHBOURS_EXACT_MAX + 500  # approximate neighbours, sampled trustworthiness
     X = clustered_vectors(n, 32, seed=4)
     out = write_map(X, [f"item {i}" for i in range(n)], methods=["pca"], output=tmp_path / "m.html")
     visit = open_page(out)
@@ -155,7 +162,10 @@ def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) 
     visit.assert_clean()
     plot = visit.plot("map-pca")
     assert [(t["type"], t["n"]) for t in plot["traces"]] == [("scattergl", n)]
-    assert "≈" in plot["title"], "trustworthiness estimated from a sample above 5,000 rows"
+    assert re.search(r"≈0\.\d{3} ± 0\.\d{3}", plot["title"]), plot["title"]
+    notes = visit.page.locator("#notes").inner_text()
+    found = r"approximate above 20,000 points, recall@5 (0\.9\d\d|1\.000) on 2,000 checked"
+    assert re.search(found, notes), notes
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].hovertext.length") == n
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].mode") == "markers"
     text = hover_text(visit, "map-pca", 0)
@@ -179,6 +189,36 @@ def test_map_params_fit_the_data(method: str, n: int, dims: int, expected: dict)
     params, notes = map_params(method, n, dims)
     assert params == expected
     assert len(notes) == len(expected)
+
+
+def test_approximate_neighbours_agree_with_exact_ones() -> None:
+    X = clustered_vectors(600, 16, seed=6)
+    exact, exact_sims = nearest_neighbours(X, k=5)
+    same, _, note = map_neighbours(X, 5)  # below the threshold: exact
+    np.testing.assert_array_equal(same, exact)
+    assert note is None
+    found, sims, note = map_neighbours(X, 5, exact_max=100)
+    recall, checked = neighbour_recall(X, found, sample=600)
+    assert recall >= 0.95 and checked == 600
+    assert f"recall@5 {neighbour_recall(X, found)[0]:.3f}" in note
+    # searching every cell is an exact search
+    full, full_sims = approximate_neighbours(X, 5, n_probe=10**6)
+    np.testing.assert_array_equal(full, exact)
+    np.testing.assert_allclose(full_sims, exact_sims, atol=1e-5)
+
+
+def test_sampled_trustworthiness_is_within_its_margin(monkeypatch) -> None:
+    import embreduce.report.maps as maps_module
+    from embreduce.metrics import trustworthiness
+
+    X = clustered_vectors(1500, 16, seed=7)
+    coords = X[:, :2] + 0.1 * np.random.default_rng(0).normal(size=(1500, 2))
+    monkeypatch.setattr(maps_module, "TRUST_MAX_ROWS", 500)
+    monkeypatch.setattr(maps_module, "TRUST_SAMPLE_ROWS", 600)
+    value, k, rows, margin = maps_module.map_trustworthiness(X, coords)
+    exact = trustworthiness(X, coords, k=k)
+    assert rows == 600 and 0 < margin < 0.05
+    assert abs(value - exact) <= margin
 
 
 def test_nearest_neighbours_match_brute_force() -> None:

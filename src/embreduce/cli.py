@@ -829,6 +829,7 @@ def map_(
         metadata=data.metadata,
         title=title,
         overwrite=overwrite,
+        show_progress=not quiet,
     )
     console.print(f"Wrote {path}")
 

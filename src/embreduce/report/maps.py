@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from embreduce.exceptions import InputError
 from embreduce.outputs import check_output_file
+from embreduce.progress import progress_bar
 from embreduce.report.charts import scatter_map_figure, similarity_heatmap_figure
 from embreduce.report.page import (
     escape_label,
@@ -40,6 +41,13 @@ N_NEIGHBOURS = 5
 TRUST_K = 10
 """Neighbours used for each map's trustworthiness (fewer for tiny inputs)."""
 TRUST_MAX_ROWS = 5_000
+"""Above this many points the trustworthiness is estimated from a seeded sample of rows."""
+TRUST_SAMPLE_ROWS = 2_000
+"""Rows of that sample, in :data:`TRUST_BATCHES` batches that give its ± (1.96 x SE)."""
+TRUST_BATCHES = 10
+NEIGHBOURS_EXACT_MAX = 20_000
+"""Up to this many points the hover neighbours are exact; above, an approximate search
+(:func:`embreduce.metrics.neighbours.approximate_neighbours`) whose recall is measured."""
 """Above this many points, trustworthiness is estimated from a seeded sample of rows."""
 LABEL_MAX_POINTS = {2: 12, 3: 8}
 """Up to this many points (per map dimension), texts are written beside the points;
@@ -70,6 +78,8 @@ class SentenceMap:
         Neighbours used for the trustworthiness.
     sampled_rows : int or None
         Rows the trustworthiness was estimated from, when not all of them.
+    margin : float or None
+        The estimate's ± (1.96 standard errors), when sampled.
     params : dict
         Parameters handed to :func:`embreduce.reducers.make_reducer`.
     seconds : float
@@ -82,6 +92,7 @@ class SentenceMap:
     sampled_rows: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    margin: float | None = None
 
 
 def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str]]:
@@ -136,12 +147,13 @@ def _reduce(method: str, X: NDArray[np.float32], dims: int, seed: int) -> tuple[
 
 def map_trustworthiness(
     X: NDArray[np.floating], coords: NDArray[np.floating], *, seed: int = 0
-) -> tuple[float, int, int | None]:
-    """Trustworthiness of a map: ``(value, k, rows sampled or None)``.
+) -> tuple[float, int, int | None, float | None]:
+    """Trustworthiness of a map: ``(value, k, rows sampled or None, ± or None)``.
 
-    ``k`` is :data:`TRUST_K`, or less when there are too few points; above
-    :data:`TRUST_MAX_ROWS` points the value is an unbiased estimate from a seeded sample
-    of rows (each still ranked against every point).
+    ``k`` is :data:`TRUST_K`, or less when there are too few points. Up to
+    :data:`TRUST_MAX_ROWS` points it is exact. Above, it is an unbiased estimate from
+    :data:`TRUST_SAMPLE_ROWS` seeded rows (each still ranked against every point), taken in
+    :data:`TRUST_BATCHES` batches whose spread gives the ± (1.96 standard errors).
     """
     from embreduce.metrics import trustworthiness
     from embreduce.metrics.blocks import check_pair
@@ -150,10 +162,47 @@ def map_trustworthiness(
     n = len(X)
     k = min(TRUST_K, (n - 1) // 2)
     if n <= TRUST_MAX_ROWS:
-        return float(trustworthiness(X, coords, k=k)), k, None
+        return float(trustworthiness(X, coords, k=k)), k, None, None
     U, V = check_pair(X, coords)
-    rows = np.sort(np.random.default_rng(seed).choice(n, TRUST_MAX_ROWS, replace=False))
-    return float(knn_scores(U, V, k, rows=rows, trust=True)[1]), k, TRUST_MAX_ROWS
+    rows = np.random.default_rng(seed).choice(n, TRUST_SAMPLE_ROWS, replace=False)
+    values = [
+        knn_scores(U, V, k, rows=np.sort(batch), trust=True)[1]
+        for batch in np.array_split(rows, TRUST_BATCHES)
+    ]
+    margin = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values))
+    return float(np.mean(values)), k, TRUST_SAMPLE_ROWS, margin
+
+
+NEIGHBOURS_RECALL = 0.95
+"""The approximate search probes more cells until a 500-point check reaches this recall."""
+
+
+def map_neighbours(
+    X: ArrayLike, k: int = N_NEIGHBOURS, *, exact_max: int = NEIGHBOURS_EXACT_MAX, seed: int = 0
+) -> tuple[NDArray[np.int64], NDArray[np.float32], str | None]:
+    """The hover neighbours: exact up to ``exact_max`` points, approximate above.
+
+    Returns ``(indices, cosines, note)``; the note, for the approximate search, gives its
+    recall@k against the exact neighbours on a seeded sample of points.
+    """
+    from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
+
+    if len(X) <= exact_max:
+        idx, sims = nearest_neighbours(X, k)
+        return idx, sims, None
+    n_probe = 8
+    while True:  # widen the search until a quick check finds the target recall
+        idx, sims = approximate_neighbours(X, min(k, len(X) - 1), seed=seed, n_probe=n_probe)
+        quick, _ = neighbour_recall(X, idx, sample=500, seed=seed + 1)
+        if quick >= NEIGHBOURS_RECALL or n_probe**2 >= len(X):
+            break
+        n_probe *= 2
+    recall, checked = neighbour_recall(X, idx, seed=seed)
+    note = (
+        f"hover neighbours: approximate above {exact_max:,} points, recall@{idx.shape[1]} "
+        f"{recall:.3f} on {checked:,} checked points"
+    )
+    return idx, sims, note
 
 
 def nearest_neighbours(
@@ -264,6 +313,7 @@ def compute_maps(
     methods: Sequence[str] = ("pca", "tsne", "umap"),
     dims: int = 2,
     seed: int = 0,
+    show_progress: bool = False,
 ) -> tuple[list[SentenceMap], list[str]]:
     """Reduce ``vectors`` with each method; return the maps and notes on what was adjusted.
 
@@ -275,6 +325,8 @@ def compute_maps(
         Reducer names (see :func:`embreduce.reducers.available_reducers`).
     dims : {2, 3}
     seed : int
+    show_progress : bool
+        A progress bar over the methods (each: reduce, then trustworthiness).
 
     Returns
     -------
@@ -288,22 +340,38 @@ def compute_maps(
     if X.shape[1] < dims:
         raise InputError(f"{X.shape[1]}-dimensional vectors cannot be mapped to {dims} dims")
     maps, notes = [], []
-    for method in dict.fromkeys(methods):
-        start = time.perf_counter()
-        coords, params, method_notes = _reduce(method, X, dims, seed)
-        notes += method_notes
-        trust, k, sampled = map_trustworthiness(X, coords, seed=seed)
-        maps.append(
-            SentenceMap(method, coords, trust, k, sampled, params, time.perf_counter() - start)
-        )
+    methods = list(dict.fromkeys(methods))
+    with progress_bar("Reducing", len(methods), enabled=show_progress) as bar:
+        _reduce_all(X, methods, dims, seed, maps, notes, bar)
     if maps and maps[0].k < TRUST_K:
         notes.append(f"trustworthiness uses k={maps[0].k}: {len(X)} points allow no more")
     return maps, notes
 
 
+def _reduce_all(
+    X: NDArray[np.float32],
+    methods: list[str],
+    dims: int,
+    seed: int,
+    maps: list[SentenceMap],
+    notes: list[str],
+    bar: Any,
+) -> None:
+    """Each method's map and its trustworthiness, one step of ``bar`` each."""
+    for method in methods:
+        start = time.perf_counter()
+        coords, params, method_notes = _reduce(method, X, dims, seed)
+        notes += method_notes
+        trust, k, sampled, margin = map_trustworthiness(X, coords, seed=seed)
+        seconds = time.perf_counter() - start
+        maps.append(SentenceMap(method, coords, trust, k, sampled, params, seconds, margin))
+        bar.advance(1)
+
+
 def _map_title(m: SentenceMap) -> tuple[str, str]:
     approx = "≈" if m.sampled_rows else ""
-    title = f"{method_name(m.method)} · trustworthiness {approx}{m.trustworthiness:.3f}"
+    margin = f" ± {m.margin:.3f}" if m.margin is not None else ""
+    title = f"{method_name(m.method)} · trustworthiness {approx}{m.trustworthiness:.3f}{margin}"
     parts = [f"k={m.k}"]
     if m.sampled_rows:
         parts.append(f"estimated from {m.sampled_rows:,} rows")
@@ -320,12 +388,17 @@ def map_data(
     labels: list[str],
     maps: list[SentenceMap],
     colour: Colouring,
+    *,
+    neighbours: tuple[NDArray[np.int64], NDArray[np.float32]] | None = None,
 ) -> dict[str, Any]:
-    """What the map page's script needs: hover data (held once) and one figure per map."""
+    """What the map page's script needs: hover data (held once) and one figure per map.
+
+    ``neighbours`` are the hover neighbours (:func:`map_neighbours`); default exact.
+    """
     from embreduce.report.charts import house_template
 
     n = len(X)
-    neighbours, sims = nearest_neighbours(X)
+    neighbours, sims = neighbours if neighbours is not None else nearest_neighbours(X)
     point_labels = (
         [escape_label(t, max_chars=POINT_LABEL_CHARS) for t in labels]
         if n <= LABEL_MAX_POINTS[maps[0].coords.shape[1]]
@@ -382,6 +455,7 @@ def write_map(
     metadata: pd.DataFrame | None = None,
     title: str | None = None,
     overwrite: bool = False,
+    show_progress: bool = False,
 ) -> Path:
     """Write an offline page with one interactive map of the vectors per method.
 
@@ -413,6 +487,8 @@ def write_map(
     overwrite : bool
         Replace an existing file at ``output`` that embreduce did not write (a page
         embreduce wrote is always regenerated). Checked before any work.
+    show_progress : bool
+        One progress bar for each stage: reducing (and trustworthiness), neighbours, page.
 
     Returns
     -------
@@ -439,11 +515,24 @@ def write_map(
     colour = colouring(
         n, color_by=color_by, clusters=clusters, metadata=metadata, X=X, seed=seed, notes=notes
     )
-    maps, map_notes = compute_maps(X, methods=methods, dims=dims, seed=seed)
+    maps, map_notes = compute_maps(
+        X, methods=methods, dims=dims, seed=seed, show_progress=show_progress
+    )
     notes = map_notes + notes
     if n > LABEL_MAX_POINTS[dims]:
         notes.append(f"{n:,} points: texts are shown on hover only")
-    data = map_data(X, labels, maps, colour)
+    with progress_bar("Neighbours", 1, enabled=show_progress) as bar:
+        idx, sims, note = map_neighbours(X, seed=seed)
+        bar.advance(1)
+    notes += [note] if note else []
+    if maps[0].sampled_rows:
+        notes.append(
+            f"trustworthiness: estimated from {maps[0].sampled_rows:,} seeded rows above "
+            f"{TRUST_MAX_ROWS:,} points (± is 1.96 standard errors)"
+        )
+    with progress_bar("Page", 1, enabled=show_progress) as bar:
+        data = map_data(X, labels, maps, colour, neighbours=(idx, sims))
+        bar.advance(1)
     page_title = title or f"Map of {n:,} embeddings"
     subtitle = [f"{n:,} vectors of {X.shape[1]} dimensions"]
     subtitle.append(", ".join(method_name(m) for m in dict.fromkeys(methods)))
