@@ -268,9 +268,14 @@ def metric_curves_figure(
         ticktext=[str(d) for d in dims],
         title={"text": "dimension"},
     )
+    return _panels_layout(fig, "Metrics by dimension", subtitle)
+
+
+def _panels_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
+    """The house layout of a row of metric panels with the legend on the right."""
     fig.update_layout(
         template=house_template(),
-        title={"text": "Metrics by dimension", "subtitle": {"text": subtitle}, "x": 0.01},
+        title={"text": title, "subtitle": {"text": subtitle}, "x": 0.01},
         legend={"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
         margin={"l": 56, "r": 24, "t": 128, "b": 60},
         hovermode="closest",
@@ -623,15 +628,7 @@ def bytes_figure(
                 col=col,
             )
     fig.update_xaxes(type="log", title={"text": "bytes a vector"})
-    fig.update_layout(
-        template=house_template(),
-        title={"text": "Quality against bytes a vector", "subtitle": {"text": subtitle}, "x": 0.01},
-        legend={"x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
-        margin={"l": 56, "r": 24, "t": 128, "b": 60},
-        hovermode="closest",
-    )
-    fig.update_annotations(font={"size": 13})
-    return fig
+    return _panels_layout(fig, "Quality against bytes a vector", subtitle)
 
 
 def _bytes_points(
