@@ -6,10 +6,21 @@
   const CONFIG = { responsive: true, displaylogo: false };
   const labels = DATA.labels; // already HTML-escaped by the writer
 
+  // Neighbour lists arrive as base64 arrays: int32 indices, int16 cosines x 10,000.
+  function decode(text, Type) {
+    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return new Type(bytes.buffer);
+  }
+  const K = DATA.k;
+  const neighbours = decode(DATA.neighbours, Int32Array);
+  const sims = decode(DATA.sims, Int16Array);
+
   const hover = labels.map((label, i) => {
-    const lines = DATA.neighbours[i].map(
-      (j, r) => (r + 1) + ". " + labels[j] + " (" + DATA.sims[i][r].toFixed(3) + ")"
-    );
+    const lines = [];
+    for (let r = 0; r < K; r++) {
+      const j = neighbours[i * K + r];
+      lines.push((r + 1) + ". " + labels[j] + " (" + (sims[i * K + r] / 10000).toFixed(3) + ")");
+    }
     return "<b>" + label + "</b><br><i>nearest in the original space:</i><br>" + lines.join("<br>");
   });
 
