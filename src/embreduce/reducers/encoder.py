@@ -29,6 +29,7 @@ from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
 from embreduce.reducers.baselines import check_n_components
+from embreduce.reducers.persistence import check_array_shapes, load_reducer, save_reducer
 from embreduce.validation import check_sample_weight
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
@@ -348,15 +349,11 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         >>> bool((back.transform(X) == enc.transform(X)).all())
         True
         """
-        from embreduce.reducers.persistence import save_reducer
-
         return save_reducer(self, directory, extra=extra, overwrite=overwrite)
 
     @classmethod
     def load(cls, directory: str | Path) -> CosineSimilarityEncoder:
         """Read an encoder written by :meth:`save`, checking its config and array shapes."""
-        from embreduce.reducers.persistence import load_reducer
-
         model = load_reducer(directory)
         if not isinstance(model, cls):
             raise InputError(
@@ -364,6 +361,18 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 "use embreduce.reducers.load_reducer"
             )
         return model
+
+    def _config_extra(self) -> dict[str, Any]:
+        return {
+            "architecture": {
+                "layer_sizes": self.layer_sizes,
+                "activation": self.activation if self.hidden_layers else None,
+                "normalize_input": bool(self.hidden_layers),
+                "bias": bool(self.hidden_layers),
+                "weights": "layers.{i}.weight (out, in); layers.{i}.bias (out,) for the MLP",
+            },
+            "training": self.training_summary_,
+        }
 
     def _get_state(self) -> tuple[dict[str, NDArray], dict[str, Any]]:
         arrays: dict[str, NDArray] = {}
@@ -401,27 +410,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_features_in_ = d
         for key, value in fitted.items():
             setattr(self, key, value)
-
-
-def check_array_shapes(
-    arrays: dict[str, NDArray], expected: dict[str, tuple[int, ...]], *, what: str
-) -> None:
-    """Raise :class:`InputError` unless ``arrays`` has exactly the expected names and shapes."""
-    missing = sorted(set(expected) - set(arrays))
-    unexpected = sorted(set(arrays) - set(expected))
-    if missing or unexpected:
-        raise InputError(
-            f"{what}: the weights file does not match its config "
-            f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'})"
-        )
-    for name, shape in expected.items():
-        got = tuple(arrays[name].shape)
-        if got != tuple(shape):
-            raise InputError(
-                f"{what}: array '{name}' has shape {got}, the config implies {tuple(shape)}"
-            )
-        if not np.isfinite(arrays[name]).all():
-            raise InputError(f"{what}: array '{name}' holds NaN or infinite values")
 
 
 def _pair_weights(sample_weight: ArrayLike | None, X: NDArray) -> NDArray[np.float32] | None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.outputs import check_output_file
+from embreduce.reducers import SPECS
 from embreduce.report.charts import (
     CHART_KINDS,
     bytes_figure,
@@ -33,15 +34,7 @@ from embreduce.report.page import (
 from embreduce.study import row_bits, row_bytes
 
 METHOD_NAMES = {
-    "pca": "PCA",
-    "tsne": "t-SNE",
-    "umap": "UMAP",
-    "svd": "truncated SVD",
-    "ica": "ICA",
-    "random": "random projection",
-    "gaussian_rp": "Gaussian random projection",
-    "sparse_rp": "sparse random projection",
-    "encoder": "cosine encoder",
+    **{spec.name: spec.display_name for spec in SPECS},
     "limit": "limit",
     "original": "original",
 }
