@@ -160,7 +160,7 @@ def export_model(
     if dim != reducer.n_features_in_:
         raise InputError(
             f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
-            f"expects {reducer.n_features_in_}; pass the model it was fitted on with --base"
+            f"expects {reducer.n_features_in_}; pass the model it was fitted on as base"
         )
     already_unit = isinstance(base_model[-1], Normalize) or isinstance(modules[0], Normalize)
     if extra.get("normalized") and not already_unit:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from embreduce.exceptions import InputError
 from embreduce.metrics.blocks import (
     check_pair,
     cosine_strips,
@@ -23,6 +22,7 @@ from embreduce.metrics.blocks import (
 )
 from embreduce.metrics.histograms import COS_EDGES, DIFF_EDGES, FineHistogram, scratch_buffer
 from embreduce.metrics.neighbours import check_k, knn_scores
+from embreduce.validation import check_int
 
 #: Above this many vectors, pairs are sampled unless ``max_pairs`` says otherwise.
 EXACT_MAX_N = 50_000
@@ -84,10 +84,7 @@ def _plan(n: int, max_pairs: int | None) -> tuple[int, bool]:
         if n <= EXACT_MAX_N:
             return total, False
         max_pairs = DEFAULT_MAX_PAIRS
-    if isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)):
-        raise InputError(f"max_pairs must be a positive integer or None, got {max_pairs!r}")
-    if max_pairs < 1:
-        raise InputError(f"max_pairs must be a positive integer or None, got {max_pairs}")
+    max_pairs = check_int(max_pairs, "max_pairs", low=1)
     return (total, False) if max_pairs >= total else (int(max_pairs), True)
 
 

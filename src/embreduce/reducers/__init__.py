@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.utils.validation import check_is_fitted
 
-from embreduce.exceptions import InputError, ParameterError
+from embreduce.exceptions import InputError
 from embreduce.reducers.baselines import (
     PCAReducer,
     RandomProjection,
@@ -111,10 +111,7 @@ def make_reducer(
     (30, 3)
     """
     spec = get_spec(name)
-    try:
-        n_components = check_int(n_components, "n_components", low=1)
-    except ParameterError as exc:
-        raise InputError(f"{name}: {exc}") from None
+    n_components = check_int(n_components, f"{name}: n_components", low=1)
     try:
         return spec.factory(n_components, random_state=random_state, **params)
     except TypeError as exc:

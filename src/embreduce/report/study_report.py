@@ -545,7 +545,7 @@ def write_report(
     PosixPath('runs/minilm/report.html')
     """
     if static not in (None, "png", "svg"):
-        raise ParameterError(f"static must be png or svg (--static), got {static!r}")
+        raise ParameterError(f"static must be png or svg, got {static!r}")
     output = Path(output) if output is not None else Path(study_dir) / "report.html"
     check_output_file(output, suffixes=(".html",), overwrite=overwrite)
     study = read_study(study_dir)
