@@ -46,6 +46,7 @@ from embreduce.io import (
 )
 from embreduce.outputs import check_output_file
 from embreduce.progress import progress_bar
+from embreduce.reducers.persistence import reducer_config
 from embreduce.validation import bad_row_message, check_real_dtype
 
 DTYPES = ("float32", "float16")
@@ -270,14 +271,6 @@ class Compressor:
             "normalized": self.normalize,
             **({} if self.codec is None else {"codec": self.codec.describe()}),
         }
-
-
-def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``config.json`` of a saved reducer, or ``{}`` when it is missing or unreadable."""
-    try:
-        return json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _check_finite(

@@ -28,6 +28,7 @@ from embreduce.compress import Compressor, compress, open_source
 from embreduce.exceptions import EmbreduceError, InputError
 from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.progress import progress_bar
+from embreduce.validation import check_int
 
 
 @dataclass
@@ -239,8 +240,7 @@ def _open_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
         with client:
             yield client
         return
-    if n_workers < 1:
-        raise InputError(f"n_workers must be at least 1, got {n_workers}")
+    n_workers = check_int(n_workers, "n_workers", low=1)
     with (
         LocalCluster(
             n_workers=n_workers, threads_per_worker=1, dashboard_address=None, silence_logs=50

@@ -15,8 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
+from embreduce.outputs import atomic_directory, check_output_folder
+from embreduce.reducers import load_reducer
+from embreduce.reducers.persistence import reducer_config
+from embreduce.reducers.spec import all_specs, spec_of
 
 _MODULE_TYPE = "sentence_transformers.models.{}"
 # The legacy import path: every sentence-transformers release from 2.x on resolves it.
@@ -44,27 +49,21 @@ def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
     import torch
     from sentence_transformers.models import Dense, Normalize
 
-    from embreduce.reducers import CosineSimilarityEncoder, linear_map
-
-    pair = linear_map(reducer)
-    modules: list[Any] = []
-    if pair is not None:
-        W, b = (np.asarray(a, dtype=np.float32) for a in pair)
-        layers = [(W.T, b.reshape(-1), None)]
-    elif isinstance(reducer, CosineSimilarityEncoder):
-        modules.append(Normalize())  # the MLP encoder normalises its input
-        act = getattr(torch.nn, _ACTIVATIONS[reducer.activation])
-        last = len(reducer.weights_) - 1
-        layers = [
-            (w, b, None if i == last else act())
-            for i, (w, b) in enumerate(zip(reducer.weights_, reducer.biases_, strict=True))
-        ]
-    else:
+    spec = spec_of(reducer)
+    if spec is None or spec.dense is None:
         name = method or type(reducer).__name__
+        exportable = [s.name for s in all_specs() if s.dense is not None]
         raise InputError(
-            f"cannot export the {name} reducer: only pca, svd, random, truncate, encoder and "
-            "encoder-mlp become sentence-transformers Dense layers"
+            f"cannot export the {name} reducer: only {', '.join(exportable[:-1])} and "
+            f"{exportable[-1]} become sentence-transformers Dense layers"
         )
+    check_is_fitted(reducer)
+    stack = spec.dense(reducer)
+    modules: list[Any] = [Normalize()] if stack.normalize_input else []
+    layers = [
+        (w, b, None if act is None else getattr(torch.nn, _ACTIVATIONS[act])())
+        for w, b, act in stack.layers
+    ]
     for weight, bias, activation in layers:
         weight = np.asarray(weight, dtype=np.float32)
         out_features, in_features = weight.shape
@@ -144,10 +143,7 @@ def export_model(
     from sentence_transformers.models import Normalize
 
     from embreduce.codecs import load_model_codec, save_codec
-    from embreduce.compress import reducer_config
     from embreduce.embedding.models import DEFAULT_MODEL
-    from embreduce.outputs import atomic_directory, check_output_folder
-    from embreduce.reducers import load_reducer
 
     reducer_dir = Path(reducer_dir)
     if not reducer_dir.is_dir():
@@ -179,7 +175,7 @@ def export_model(
     if dim != reducer.n_features_in_:
         raise InputError(
             f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
-            f"expects {reducer.n_features_in_}; pass the model it was fitted on with --base"
+            f"expects {reducer.n_features_in_}; pass the model it was fitted on as base"
         )
     already_unit = isinstance(base_model[-1], Normalize) or isinstance(modules[0], Normalize)
     if extra.get("normalized") and not already_unit:

@@ -20,6 +20,7 @@ from embreduce.embedding.corpora import top_words
 from embreduce.embedding.models import DEFAULT_MODEL, resolve_dtype, resolve_model
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.io import EmbeddingSet, TextItems
+from embreduce.validation import check_int
 
 BACKENDS = ("sentence-transformers", "hf")
 
@@ -101,8 +102,7 @@ class Embedder:
     ) -> NDArray[np.float32]:
         """Embed ``texts``; rows follow the input order."""
         texts = _check_texts(texts)
-        if batch_size < 1:
-            raise InputError(f"--batch-size must be at least 1, got {batch_size}")
+        batch_size = check_int(batch_size, "batch_size", low=1)
         if self.backend == "hf":
             from embreduce.embedding.hf import encode_hidden_states
 
@@ -218,14 +218,13 @@ def text_items(
     from embreduce.io import read_items
 
     if path is None and words is None:
-        raise ParameterError(
-            "no input: give an input file (INPUT) or a number of top words (--words N)"
-        )
+        raise ParameterError("no input: give an input file (path) or a number of top words (words)")
     if path is not None and words is not None:
         raise ParameterError(
-            "give either an input file or a number of top words (--words N), not both"
+            "give either an input file (path) or a number of top words (words), not both"
         )
     if words is not None:
+        words = check_int(words, "words", low=1)
         return TextItems(top_words(words), source=f"wordfreq:en:top-{words}")
     return read_items(path, text_column=text_column)
 

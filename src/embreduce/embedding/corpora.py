@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from embreduce.exceptions import InputError
+from embreduce.validation import check_int
 
 
 def top_words(n: int, *, lang: str = "en") -> list[str]:
@@ -24,8 +25,7 @@ def top_words(n: int, *, lang: str = "en") -> list[str]:
     """
     from wordfreq import top_n_list
 
-    if n < 1:
-        raise InputError(f"--words must be at least 1, got {n}")
+    n = check_int(n, "n", low=1)
     words = top_n_list(lang, n)
     if len(words) < n:
         raise InputError(f"wordfreq knows only {len(words)} words for '{lang}', asked for {n}")

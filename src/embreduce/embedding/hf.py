@@ -83,7 +83,7 @@ def encode_hidden_states(
     n_layers = getattr(model.config, "num_hidden_layers", None)
     if n_layers is not None and not -(n_layers + 1) <= layer <= n_layers:
         raise InputError(
-            f"--layer {layer} is out of range: the model has hidden states 0..{n_layers} "
+            f"layer={layer} is out of range: the model has hidden states 0..{n_layers} "
             f"(or -1..-{n_layers + 1} from the end)"
         )
     lengths = [

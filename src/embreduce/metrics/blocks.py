@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from embreduce.exceptions import InputError
-from embreduce.validation import check_vectors
+from embreduce.validation import check_int, check_vectors
 
 #: Rows times columns of one block of similarities when ``block_size`` is left to us
 #: (4 Mi float32 values, 16 MiB): big enough for fast BLAS, small enough for the cache.
@@ -52,11 +52,7 @@ def resolve_block_size(block_size: int | None, n: int) -> int:
     """Rows per block: ``block_size`` if given (>= 1), else about ``BLOCK_ELEMENTS / n``."""
     if block_size is None:
         return int(np.clip(BLOCK_ELEMENTS // max(n, 1), 16, 4096))
-    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)):
-        raise InputError(f"block_size must be a positive integer, got {block_size!r}")
-    if block_size < 1:
-        raise InputError(f"block_size must be a positive integer, got {block_size}")
-    return int(block_size)
+    return check_int(block_size, "block_size", low=1)
 
 
 def cosine_strips(

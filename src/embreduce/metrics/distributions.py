@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from embreduce.exceptions import InputError
 from embreduce.metrics.blocks import (
     check_pair,
     cosine_strips,
@@ -23,6 +22,7 @@ from embreduce.metrics.blocks import (
 )
 from embreduce.metrics.histograms import COS_EDGES, DIFF_EDGES, FineHistogram, scratch_buffer
 from embreduce.metrics.neighbours import check_k, knn_scores
+from embreduce.validation import check_int
 
 #: Above this many vectors, pairs are sampled unless ``max_pairs`` says otherwise.
 EXACT_MAX_N = 50_000
@@ -84,10 +84,7 @@ def _plan(n: int, max_pairs: int | None) -> tuple[int, bool]:
         if n <= EXACT_MAX_N:
             return total, False
         max_pairs = DEFAULT_MAX_PAIRS
-    if isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)):
-        raise InputError(f"max_pairs must be a positive integer or None, got {max_pairs!r}")
-    if max_pairs < 1:
-        raise InputError(f"max_pairs must be a positive integer or None, got {max_pairs}")
+    max_pairs = check_int(max_pairs, "max_pairs", low=1)
     return (total, False) if max_pairs >= total else (int(max_pairs), True)
 
 
@@ -262,67 +259,20 @@ def similarity_metrics(
     if k is not None:
         k = check_k(k, n, trust=True)
     P, sampled = _plan(n, max_pairs)
-    diff_hist = FineHistogram(-2.0, 2.0, DIFF_FINE_BINS)
-    red_hist = FineHistogram(-1.0, 1.0, len(COS_EDGES) - 1)
-    diff = _Stream(diff_hist, keep=P <= EXACT_QUANTILE_PAIRS, moments=sampled, absolute=True)
-    red = _Stream(red_hist, keep=False, moments=False, absolute=False)
-
-    def feed(a: NDArray, b: NDArray) -> None:
-        diff.add(np.subtract(a, b, out=scratch_buffer(diff, "_d", a.shape, a.dtype)))
-        red.add(b)
-
-    # Spearman: every pair up to SPEARMAN_MAX_PAIRS, else a seeded sample read off the strips
-    spear_a: list[NDArray] = []
-    spear_b: list[NDArray] = []
-    spear_all = n_pairs_of(n) <= SPEARMAN_MAX_PAIRS
-    if not (sampled or spear_all):
-        si, sj = sample_pairs(n, SPEARMAN_MAX_PAIRS, seed)
-        order = np.lexsort((sj, si))
-        si, sj = si[order], sj[order]
-
-    def feed_strips(i0: int, So: NDArray, Sr: NDArray) -> None:
-        h = So.shape[0]
-        for a, b in zip(upper_parts(So, h), upper_parts(Sr, h), strict=True):
-            feed(a, b)
-            if spear_all:
-                spear_a.append(a.ravel().copy())
-                spear_b.append(b.ravel().copy())
-        if not spear_all:
-            lo, hi = np.searchsorted(si, [i0, i0 + h])
-            r, c = si[lo:hi] - i0, sj[lo:hi] - i0
-            spear_a.append(So[r, c])
-            spear_b.append(Sr[r, c])
-
+    pairs = _PairFeed(n, P, sampled, seed)
     knn: tuple[float, float | None] | None = None
     queries = n if n <= EXACT_MAX_N else min(n, DEFAULT_MAX_QUERIES)
     if sampled:
-        U32, V32 = U.astype(np.float32), V.astype(np.float32)
-        for i, j in iter_sampled_pairs(n, P, seed):
-            a, b = pair_cosines(U32, i, j), pair_cosines(V32, i, j)
-            feed(a, b)
-            if sum(len(x) for x in spear_a) < SPEARMAN_MAX_PAIRS:
-                spear_a.append(a)
-                spear_b.append(b)
-        mean, std = diff.mean_std()
-        mse = diff.sum_sq / P
+        mean, std, mse = _sampled_pass(U, V, P, seed, pairs)
     else:
-        if k is not None and queries == n:
-            knn = knn_scores(U, V, k, block_size=block_size, on_strip=feed_strips)
-        else:
-            bs = resolve_block_size(block_size, n)
-            for i0, strips in cosine_strips([U.astype(np.float32), V.astype(np.float32)], bs):
-                feed_strips(i0, *strips)
-        mean = (_cos_sum(U) - _cos_sum(V)) / P
-        mse = max((_pair_sum(U, U) - 2 * _pair_sum(U, V) + _pair_sum(V, V)) / P, 0.0)
-        std = math.sqrt(max(mse - mean * mean, 0.0))
-    sa = np.concatenate(spear_a)[:SPEARMAN_MAX_PAIRS]
-    sb = np.concatenate(spear_b)[:SPEARMAN_MAX_PAIRS]
+        mean, std, mse, knn = _exact_pass(U, V, P, k if queries == n else None, block_size, pairs)
     if k is not None and knn is None:
         rows = np.arange(n)
         if queries < n:
             rows = np.sort(np.random.default_rng(seed).choice(n, queries, replace=False))
         knn = knn_scores(U, V, k, rows=rows, block_size=block_size)
-
+    sa, sb = pairs.spearman_pairs()
+    diff, diff_hist = pairs.diff, pairs.diff_hist
     core = (diff_hist.pad + DIFF_FINE_BINS // 4, diff_hist.pad + 3 * DIFF_FINE_BINS // 4)
     result: dict[str, Any] = {
         "n": n,
@@ -339,13 +289,13 @@ def similarity_metrics(
         "k": k,
     }
     if k is not None:
-        result[f"recall_at_{k}"] = knn[0]
+        result[f"recall_at_{k}"] = knn[0]  # type: ignore[index]
     result.update(
         {
             "trustworthiness": None if knn is None else knn[1],
             "knn_queries": 0 if k is None else queries,
             "knn_sampled": k is not None and queries < n,
-            "hist_reduced": red_hist.coarse(COS_EDGES),
+            "hist_reduced": pairs.red_hist.coarse(COS_EDGES),
             "hist_diff": diff_hist.coarse(DIFF_EDGES),
             "hist_diff_clipped": int(
                 diff_hist.counts[: core[0]].sum() + diff_hist.counts[core[1] :].sum()
@@ -354,3 +304,86 @@ def similarity_metrics(
         }
     )
     return result
+
+
+class _PairFeed:
+    """The streams :func:`similarity_metrics` feeds pairs into, and its Spearman sample.
+
+    Spearman uses every pair up to ``SPEARMAN_MAX_PAIRS``, else a seeded sample read off
+    the strips (or the first pairs of a sampled pass).
+    """
+
+    def __init__(self, n: int, P: int, sampled: bool, seed: int) -> None:
+        self.diff_hist = FineHistogram(-2.0, 2.0, DIFF_FINE_BINS)
+        self.red_hist = FineHistogram(-1.0, 1.0, len(COS_EDGES) - 1)
+        self.diff = _Stream(
+            self.diff_hist, keep=P <= EXACT_QUANTILE_PAIRS, moments=sampled, absolute=True
+        )
+        self.red = _Stream(self.red_hist, keep=False, moments=False, absolute=False)
+        self.spear_a: list[NDArray] = []
+        self.spear_b: list[NDArray] = []
+        self.spear_all = n_pairs_of(n) <= SPEARMAN_MAX_PAIRS
+        if not (sampled or self.spear_all):
+            si, sj = sample_pairs(n, SPEARMAN_MAX_PAIRS, seed)
+            order = np.lexsort((sj, si))
+            self.si, self.sj = si[order], sj[order]
+
+    def feed(self, a: NDArray, b: NDArray) -> None:
+        """Add original cosines ``a`` and reduced cosines ``b`` of the same pairs."""
+        self.diff.add(np.subtract(a, b, out=scratch_buffer(self.diff, "_d", a.shape, a.dtype)))
+        self.red.add(b)
+
+    def feed_sampled(self, a: NDArray, b: NDArray) -> None:
+        """Add sampled pairs, keeping the first ``SPEARMAN_MAX_PAIRS`` for Spearman."""
+        self.feed(a, b)
+        if sum(len(x) for x in self.spear_a) < SPEARMAN_MAX_PAIRS:
+            self.spear_a.append(a)
+            self.spear_b.append(b)
+
+    def feed_strips(self, i0: int, So: NDArray, Sr: NDArray) -> None:
+        """Add the pairs ``i < j`` of a strip of rows starting at ``i0`` of both spaces."""
+        h = So.shape[0]
+        for a, b in zip(upper_parts(So, h), upper_parts(Sr, h), strict=True):
+            self.feed(a, b)
+            if self.spear_all:
+                self.spear_a.append(a.ravel().copy())
+                self.spear_b.append(b.ravel().copy())
+        if not self.spear_all:
+            lo, hi = np.searchsorted(self.si, [i0, i0 + h])
+            r, c = self.si[lo:hi] - i0, self.sj[lo:hi] - i0
+            self.spear_a.append(So[r, c])
+            self.spear_b.append(Sr[r, c])
+
+    def spearman_pairs(self) -> tuple[NDArray, NDArray]:
+        """The cosine pairs Spearman's correlation is computed on."""
+        sa = np.concatenate(self.spear_a)[:SPEARMAN_MAX_PAIRS]
+        return sa, np.concatenate(self.spear_b)[:SPEARMAN_MAX_PAIRS]
+
+
+def _sampled_pass(
+    U: NDArray, V: NDArray, P: int, seed: int, pairs: _PairFeed
+) -> tuple[float, float, float]:
+    """Feed ``P`` seeded pairs; ``(mean, std, mse)`` of the differences, from the stream."""
+    n = U.shape[0]
+    U32, V32 = U.astype(np.float32), V.astype(np.float32)
+    for i, j in iter_sampled_pairs(n, P, seed):
+        pairs.feed_sampled(pair_cosines(U32, i, j), pair_cosines(V32, i, j))
+    mean, std = pairs.diff.mean_std()
+    return mean, std, pairs.diff.sum_sq / P
+
+
+def _exact_pass(
+    U: NDArray, V: NDArray, P: int, k: int | None, block_size: int | None, pairs: _PairFeed
+) -> tuple[float, float, float, tuple[float, float | None] | None]:
+    """Feed every pair (with the neighbour search when ``k``); exact mean, std and mse."""
+    knn = None
+    if k is not None:
+        knn = knn_scores(U, V, k, block_size=block_size, on_strip=pairs.feed_strips)
+    else:
+        bs = resolve_block_size(block_size, U.shape[0])
+        for i0, strips in cosine_strips([U.astype(np.float32), V.astype(np.float32)], bs):
+            pairs.feed_strips(i0, *strips)
+    mean = (_cos_sum(U) - _cos_sum(V)) / P
+    mse = max((_pair_sum(U, U) - 2 * _pair_sum(U, V) + _pair_sum(V, V)) / P, 0.0)
+    std = math.sqrt(max(mse - mean * mean, 0.0))
+    return mean, std, mse, knn

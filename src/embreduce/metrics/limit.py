@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from embreduce.exceptions import InputError
 from embreduce.metrics.blocks import unit_rows
+from embreduce.validation import check_int
 
 #: Below this many multiply-adds per Gram product (n x d x k), optimise on one thread.
 _PARALLEL_WORK = 1_000_000_000
@@ -103,12 +103,8 @@ def similarity_limit(
     """
     import torch
 
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise InputError(f"n_components must be a positive integer, got {n_components!r}")
-    if n_components < 1:
-        raise InputError(f"n_components must be a positive integer, got {n_components}")
-    if not isinstance(max_n, (int, np.integer)) or max_n < 2:
-        raise InputError(f"max_n must be an integer >= 2, got {max_n!r}")
+    n_components = check_int(n_components, "n_components", low=1)
+    max_n = check_int(max_n, "max_n", low=2)
     U = unit_rows(X)
     rows = np.arange(U.shape[0], dtype=np.int64)
     if U.shape[0] > max_n:

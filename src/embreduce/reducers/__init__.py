@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.utils.validation import check_is_fitted
 
-from embreduce.exceptions import EmbreduceError, InputError
+from embreduce.exceptions import InputError
 from embreduce.reducers.baselines import (
     PCAReducer,
     RandomProjection,
@@ -36,17 +37,23 @@ from embreduce.reducers.baselines import (
 )
 from embreduce.reducers.encoder import CosineSimilarityEncoder
 from embreduce.reducers.persistence import load_reducer, save_reducer
+from embreduce.reducers.registry import SPECS
+from embreduce.reducers.spec import NoTransformError, ReducerSpec, get_spec, spec_of
+from embreduce.validation import check_int
 
 __all__ = [
     "REDUCERS",
+    "SPECS",
     "CosineSimilarityEncoder",
     "NoTransformError",
     "PCAReducer",
     "RandomProjection",
+    "ReducerSpec",
     "TruncateReducer",
     "UncentredSVD",
     "available_reducers",
     "check_n_components",
+    "get_spec",
     "linear_map",
     "load_reducer",
     "make_reducer",
@@ -54,71 +61,8 @@ __all__ = [
     "supports_transform",
 ]
 
-
-class NoTransformError(EmbreduceError, NotImplementedError):
-    """The reducer cannot map new points after fitting (t-SNE)."""
-
-
-def _pca(n_components: Any = None, *, random_state: Any = 0, **params: Any) -> PCAReducer:
-    return PCAReducer(n_components=n_components, random_state=random_state, **params)
-
-
-def _svd(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> UncentredSVD:
-    return UncentredSVD(n_components=n_components, random_state=random_state, **params)
-
-
-def _random(
-    n_components: Any = "auto", *, random_state: Any = 0, **params: Any
-) -> RandomProjection:
-    return RandomProjection(n_components=n_components, random_state=random_state, **params)
-
-
-def _truncate(n_components: int = 128, *, random_state: Any = None, **params: Any) -> Any:
-    return TruncateReducer(n_components=n_components, **params)  # nothing random in it
-
-
-def _umap(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> Any:
-    from embreduce.reducers.umap_reducer import UMAPReducer
-
-    if random_state is not None:
-        params.setdefault("n_jobs", 1)  # umap-learn forces it for seeded runs, with a warning
-    return UMAPReducer(n_components=n_components, random_state=random_state, **params)
-
-
-def _tsne(n_components: int = 2, *, random_state: Any = 0, **params: Any) -> Any:
-    from embreduce.reducers.tsne import TSNEReducer
-
-    return TSNEReducer(n_components=n_components, random_state=random_state, **params)
-
-
-def _encoder(
-    n_components: int = 128, *, random_state: Any = 0, **params: Any
-) -> CosineSimilarityEncoder:
-    return CosineSimilarityEncoder(n_components, random_state=random_state, **params)
-
-
-def _encoder_mlp(
-    n_components: int = 128, *, random_state: Any = 0, **params: Any
-) -> CosineSimilarityEncoder:
-    params.setdefault("hidden_layers", (512,))
-    if not params["hidden_layers"]:
-        raise InputError("encoder-mlp needs at least one hidden layer; use 'encoder' for none")
-    return CosineSimilarityEncoder(n_components, random_state=random_state, **params)
-
-
-REDUCERS: dict[str, Callable[..., Any]] = {
-    "pca": _pca,
-    "svd": _svd,
-    "random": _random,
-    "truncate": _truncate,
-    "umap": _umap,
-    "tsne": _tsne,
-    "encoder": _encoder,
-    "encoder-mlp": _encoder_mlp,
-}
+REDUCERS: dict[str, Callable[..., Any]] = {spec.name: spec.factory for spec in SPECS}
 """Name -> factory ``(n_components, *, random_state, **params) -> unfitted estimator``."""
-
-_NO_TRANSFORM = frozenset({"tsne"})
 
 
 def available_reducers() -> list[str]:
@@ -130,14 +74,6 @@ def available_reducers() -> list[str]:
     ['pca', 'svd', 'random', 'truncate']
     """
     return list(REDUCERS)
-
-
-def _check_name(name: str) -> str:
-    if name not in REDUCERS:
-        raise InputError(
-            f"unknown reducer {name!r}; choose one of: {', '.join(available_reducers())}"
-        )
-    return name
 
 
 def make_reducer(
@@ -174,13 +110,10 @@ def make_reducer(
     >>> make_reducer("svd", 3).fit_transform(X).shape
     (30, 3)
     """
-    _check_name(name)
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise InputError(f"{name}: n_components must be a positive integer, got {n_components!r}")
-    if n_components < 1:
-        raise InputError(f"{name}: n_components must be at least 1, got {n_components}")
+    spec = get_spec(name)
+    n_components = check_int(n_components, f"{name}: n_components", low=1)
     try:
-        return REDUCERS[name](int(n_components), random_state=random_state, **params)
+        return spec.factory(n_components, random_state=random_state, **params)
     except TypeError as exc:
         raise InputError(f"{name}: {exc}") from None
 
@@ -193,7 +126,7 @@ def supports_transform(name: str) -> bool:
     >>> supports_transform("pca"), supports_transform("tsne")
     (True, False)
     """
-    return _check_name(name) not in _NO_TRANSFORM
+    return get_spec(name).can_transform
 
 
 def linear_map(reducer: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
@@ -213,25 +146,8 @@ def linear_map(reducer: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] 
     >>> np.allclose(X @ W + b, pca.transform(X))
     True
     """
-    from sklearn.decomposition import PCA, TruncatedSVD
-    from sklearn.random_projection import GaussianRandomProjection
-    from sklearn.utils.validation import check_is_fitted
-
     check_is_fitted(reducer)
-    if isinstance(reducer, CosineSimilarityEncoder):
-        if reducer.hidden_layers:
-            return None
-        W = reducer.components_.T.astype(np.float64)
-        return W, np.zeros(W.shape[1])
-    if isinstance(reducer, PCA):
-        W = reducer.components_.T.astype(np.float64)
-        if reducer.whiten:
-            W = W / np.sqrt(reducer.explained_variance_.astype(np.float64))
-        return W, -reducer.mean_.astype(np.float64) @ W
-    if isinstance(reducer, (TruncatedSVD, GaussianRandomProjection)):
-        W = np.asarray(reducer.components_.T, dtype=np.float64)
-        return W, np.zeros(W.shape[1])
-    if isinstance(reducer, TruncateReducer):
-        W = np.eye(reducer.n_features_in_, dtype=np.float64)[:, : reducer.n_components]
-        return W, np.zeros(W.shape[1])
-    return None
+    spec = spec_of(reducer)
+    if spec is None or spec.linear_map is None:
+        return None
+    return spec.linear_map(reducer)

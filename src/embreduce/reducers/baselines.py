@@ -8,6 +8,7 @@ silent clipping or the warning scikit-learn gives.
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,11 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.random_projection import GaussianRandomProjection
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from embreduce.exceptions import InputError
+from embreduce.validation import check_int
 
 
 def check_n_components(n_components: Any, n_features: int, *, method: str) -> None:
@@ -40,15 +43,7 @@ def check_n_components(n_components: Any, n_features: int, *, method: str) -> No
     ...
     embreduce.exceptions.InputError: pca: n_components=4 is larger than the input dimension; ...
     """
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise InputError(
-            f"{method}: n_components must be an integer in [1, {n_features}], got {n_components!r}"
-        )
-    if n_components < 1:
-        raise InputError(
-            f"{method}: n_components must be at least 1 (allowed: 1 to {n_features}), "
-            f"got {n_components}"
-        )
+    check_int(n_components, f"{method}: n_components", low=1)
     if n_components > n_features:
         raise InputError(
             f"{method}: n_components={n_components} is larger than the input dimension; "
@@ -171,6 +166,8 @@ class TruncateReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
            [0., 1.],
            [0., 0.]])
     """
+
+    _parameter_constraints: dict = {"n_components": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, n_components: int = 128) -> None:
         self.n_components = n_components

@@ -29,6 +29,7 @@ from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
 from embreduce.reducers.baselines import check_n_components
+from embreduce.reducers.persistence import check_array_shapes, load_reducer, save_reducer
 from embreduce.validation import check_sample_weight
 
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
@@ -348,15 +349,11 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         >>> bool((back.transform(X) == enc.transform(X)).all())
         True
         """
-        from embreduce.reducers.persistence import save_reducer
-
         return save_reducer(self, directory, extra=extra, overwrite=overwrite)
 
     @classmethod
     def load(cls, directory: str | Path) -> CosineSimilarityEncoder:
         """Read an encoder written by :meth:`save`, checking its config and array shapes."""
-        from embreduce.reducers.persistence import load_reducer
-
         model = load_reducer(directory)
         if not isinstance(model, cls):
             raise InputError(
@@ -364,6 +361,18 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 "use embreduce.reducers.load_reducer"
             )
         return model
+
+    def _config_extra(self) -> dict[str, Any]:
+        return {
+            "architecture": {
+                "layer_sizes": self.layer_sizes,
+                "activation": self.activation if self.hidden_layers else None,
+                "normalize_input": bool(self.hidden_layers),
+                "bias": bool(self.hidden_layers),
+                "weights": "layers.{i}.weight (out, in); layers.{i}.bias (out,) for the MLP",
+            },
+            "training": self.training_summary_,
+        }
 
     def _get_state(self) -> tuple[dict[str, NDArray], dict[str, Any]]:
         arrays: dict[str, NDArray] = {}
@@ -401,27 +410,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_features_in_ = d
         for key, value in fitted.items():
             setattr(self, key, value)
-
-
-def check_array_shapes(
-    arrays: dict[str, NDArray], expected: dict[str, tuple[int, ...]], *, what: str
-) -> None:
-    """Raise :class:`InputError` unless ``arrays`` has exactly the expected names and shapes."""
-    missing = sorted(set(expected) - set(arrays))
-    unexpected = sorted(set(arrays) - set(expected))
-    if missing or unexpected:
-        raise InputError(
-            f"{what}: the weights file does not match its config "
-            f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'})"
-        )
-    for name, shape in expected.items():
-        got = tuple(arrays[name].shape)
-        if got != tuple(shape):
-            raise InputError(
-                f"{what}: array '{name}' has shape {got}, the config implies {tuple(shape)}"
-            )
-        if not np.isfinite(arrays[name]).all():
-            raise InputError(f"{what}: array '{name}' holds NaN or infinite values")
 
 
 def _pair_weights(sample_weight: ArrayLike | None, X: NDArray) -> NDArray[np.float32] | None:
@@ -538,106 +526,157 @@ def _train(
 
     device = resolve_device(est.device)
     gen = torch.Generator().manual_seed(seed)
-    data = torch.from_numpy(unit).to(device)
-    wdata = None if weights is None else torch.from_numpy(weights).to(device)
-
-    def rows(idx: Any) -> tuple[Any, Any]:
-        idx = idx.to(device)
-        return data[idx], (None if wdata is None else wdata[idx])
-
+    rows = _Rows(unit, weights, device)
     train_idx, val_idx = _split(len(unit), est, gen)
     sizes = [unit.shape[1], *map(int, est.hidden_layers), int(est.n_components)]
     net = _build_net(sizes, est.activation, gen, device)
     if est.init == "svd":
-        with torch.no_grad():
-            h, hw = rows(train_idx)
-            for layer in net.layers[:-1]:
-                h = net.act(layer(h))
-            if hw is not None:
-                h = h * hw.sqrt()[:, None]
-            net.layers[-1].weight.copy_(_svd_projection(h, int(est.n_components)).to(device))
-
+        _svd_init(net, rows(train_idx), int(est.n_components), device)
     n_train = len(train_idx)
-    n_batches = max(1, int(round(n_train / est.batch_size)))
-    total_steps = est.max_epochs * n_batches
-    warmup = min(n_batches, max(1, total_steps // 10))
+    schedule = _Schedule(est, n_train)
     opt = torch.optim.AdamW(net.parameters(), lr=est.learning_rate, weight_decay=est.weight_decay)
-
-    def lr_at(step: int) -> float:
-        ramp = min(1.0, (step + 1) / warmup)
-        return est.learning_rate * ramp * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
-
-    val_batches = [rows(chunk) for chunk in _chunks(val_idx, est.batch_size)]
-    val_batches = [(v, w) for v, w in val_batches if _pair_count(w, len(v)) > 0]
-    val_targets = [v @ v.T for v, _ in val_batches]
-    val_pairs = [_pair_count(w, len(v)) for v, w in val_batches]
-
-    def validation_loss() -> float:
-        with torch.no_grad():
-            losses = [
-                float(_pair_loss(net(v), t, w)) * p
-                for (v, w), t, p in zip(val_batches, val_targets, val_pairs, strict=True)
-            ]
-        return sum(losses) / sum(val_pairs)
-
-    has_val = bool(val_batches)
-    init_val = validation_loss() if has_val else None
-    best_val, best_epoch = init_val, 0
-    best_state = _copy_state(net)
+    validation = _Validation(net, rows, val_idx, est.batch_size)
+    init_val = validation.loss() if validation else None
+    stopping = _EarlyStopping(net, init_val, est.tol, est.n_iter_no_change)
     loss_curve: list[float] = []
     val_curve: list[float] = []
-    step, stale = 0, 0
+    step = 0
     with progress_bar("training encoder", est.max_epochs, enabled=bool(est.verbose)) as bar:
         for epoch in range(1, est.max_epochs + 1):
             order = train_idx[torch.randperm(n_train, generator=gen)]
-            epoch_loss = 0.0
-            for chunk in torch.tensor_split(order, n_batches):
-                xb, wb = rows(chunk)
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step)
-                with torch.no_grad():
-                    target = xb @ xb.T
-                loss = _pair_loss(net(xb), target, wb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                epoch_loss += float(loss.detach())
-                step += 1
-            loss_curve.append(epoch_loss / n_batches)
+            epoch_loss, step = _epoch(net, opt, rows, order, schedule, step)
+            loss_curve.append(epoch_loss)
             bar.advance(1)
-            if not has_val:
+            if not validation:
                 continue
-            val = validation_loss()
-            val_curve.append(val)
-            if val < best_val * (1.0 - est.tol):
-                best_val, best_epoch, stale = val, epoch, 0
-                best_state = _copy_state(net)
-            else:
-                stale += 1
-                if stale >= est.n_iter_no_change:
-                    break
-    if has_val:
-        net.load_state_dict(best_state)
+            val_curve.append(validation.loss())
+            if stopping.stop(val_curve[-1], epoch):
+                break
+    if validation:
+        net.load_state_dict(stopping.best_state)
     else:
-        best_epoch = len(loss_curve)
-    weights = [layer.weight.detach().cpu().numpy().astype(np.float32) for layer in net.layers]
-    biases = [
-        None if layer.bias is None else layer.bias.detach().cpu().numpy().astype(np.float32)
-        for layer in net.layers
-    ]
+        stopping.best_epoch = len(loss_curve)
     return {
-        "weights": weights,
-        "biases": biases,
+        "weights": [layer.weight.detach().cpu().numpy().astype(np.float32) for layer in net.layers],
+        "biases": [
+            None if layer.bias is None else layer.bias.detach().cpu().numpy().astype(np.float32)
+            for layer in net.layers
+        ],
         "loss_curve": loss_curve,
         "validation_loss_curve": val_curve,
         "init_validation_loss": init_val,
-        "best_validation_loss": best_val,
-        "best_epoch": best_epoch,
+        "best_validation_loss": stopping.best_val,
+        "best_epoch": stopping.best_epoch,
         "n_steps": step,
         "n_train": n_train,
         "n_validation": len(val_idx),
         "device": device,
     }
+
+
+class _Rows:
+    """Rows (and their weights, or None) of the training data, on the device, by index."""
+
+    def __init__(self, unit: NDArray[np.float32], weights: NDArray | None, device: str) -> None:
+        import torch
+
+        self.device = device
+        self.data = torch.from_numpy(unit).to(device)
+        self.weights = None if weights is None else torch.from_numpy(weights).to(device)
+
+    def __call__(self, idx: Any) -> tuple[Any, Any]:
+        idx = idx.to(self.device)
+        return self.data[idx], (None if self.weights is None else self.weights[idx])
+
+
+def _svd_init(net: Any, train: tuple[Any, Any], k: int, device: str) -> None:
+    """Start the last layer at the top-k singular vectors of the (weighted) training rows."""
+    import torch
+
+    with torch.no_grad():
+        h, hw = train
+        for layer in net.layers[:-1]:
+            h = net.act(layer(h))
+        if hw is not None:
+            h = h * hw.sqrt()[:, None]
+        net.layers[-1].weight.copy_(_svd_projection(h, k).to(device))
+
+
+class _Schedule:
+    """Batches per epoch and the learning rate: a linear warm-up, then cosine decay."""
+
+    def __init__(self, est: CosineSimilarityEncoder, n_train: int) -> None:
+        self.learning_rate = est.learning_rate
+        self.n_batches = max(1, int(round(n_train / est.batch_size)))
+        self.total_steps = est.max_epochs * self.n_batches
+        self.warmup = min(self.n_batches, max(1, self.total_steps // 10))
+
+    def lr_at(self, step: int) -> float:
+        ramp = min(1.0, (step + 1) / self.warmup)
+        return self.learning_rate * ramp * 0.5 * (1.0 + math.cos(math.pi * step / self.total_steps))
+
+
+def _epoch(
+    net: Any, opt: Any, rows: _Rows, order: Any, schedule: _Schedule, step: int
+) -> tuple[float, int]:
+    """One pass over the shuffled training rows; ``(mean batch loss, steps so far)``."""
+    import torch
+
+    epoch_loss = 0.0
+    for chunk in torch.tensor_split(order, schedule.n_batches):
+        xb, wb = rows(chunk)
+        for group in opt.param_groups:
+            group["lr"] = schedule.lr_at(step)
+        with torch.no_grad():
+            target = xb @ xb.T
+        loss = _pair_loss(net(xb), target, wb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        epoch_loss += float(loss.detach())
+        step += 1
+    return epoch_loss / schedule.n_batches, step
+
+
+class _Validation:
+    """The held-out batches and their pair-weighted loss; false when there are none."""
+
+    def __init__(self, net: Any, rows: _Rows, val_idx: Any, batch_size: int) -> None:
+        batches = [rows(chunk) for chunk in _chunks(val_idx, batch_size)]
+        self.net = net
+        self.batches = [(v, w) for v, w in batches if _pair_count(w, len(v)) > 0]
+        self.targets = [v @ v.T for v, _ in self.batches]
+        self.pairs = [_pair_count(w, len(v)) for v, w in self.batches]
+
+    def __bool__(self) -> bool:
+        return bool(self.batches)
+
+    def loss(self) -> float:
+        import torch
+
+        with torch.no_grad():
+            losses = [
+                float(_pair_loss(self.net(v), t, w)) * p
+                for (v, w), t, p in zip(self.batches, self.targets, self.pairs, strict=True)
+            ]
+        return sum(losses) / sum(self.pairs)
+
+
+class _EarlyStopping:
+    """Keep the best weights; stop after ``patience`` epochs without a ``tol`` gain."""
+
+    def __init__(self, net: Any, init_val: float | None, tol: float, patience: int) -> None:
+        self.net, self.tol, self.patience = net, tol, patience
+        self.best_val, self.best_epoch, self.stale = init_val, 0, 0
+        self.best_state = _copy_state(net)
+
+    def stop(self, val: float, epoch: int) -> bool:
+        if val < self.best_val * (1.0 - self.tol):  # type: ignore[operator]
+            self.best_val, self.best_epoch, self.stale = val, epoch, 0
+            self.best_state = _copy_state(self.net)
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
 
 
 def _chunks(idx: Any, size: int) -> list[Any]:

@@ -25,45 +25,40 @@ its input first (``architecture["normalize_input"]``).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+from sklearn.utils.validation import check_is_fitted
 
+from embreduce import __version__
 from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.outputs import atomic_directory
+from embreduce.reducers.spec import ReducerSpec, all_specs, get_spec, spec_of
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-UNSAVABLE = ("umap", "tsne")
-"""Reducers whose fitted state cannot be written without pickle."""
 
 
 def method_of(reducer: Any) -> str:
     """Return the registry name of a reducer instance (``"pca"``, ``"encoder"``...)."""
-    from sklearn.decomposition import PCA, TruncatedSVD
-    from sklearn.random_projection import GaussianRandomProjection
+    spec = spec_of(reducer)
+    if spec is None:
+        raise InputError(f"cannot save a {type(reducer).__name__}: not one of embreduce's reducers")
+    return spec.name
 
-    from embreduce.reducers.baselines import TruncateReducer
-    from embreduce.reducers.encoder import CosineSimilarityEncoder
 
-    if isinstance(reducer, CosineSimilarityEncoder):
-        return reducer._method_name
-    for cls, name in (
-        (PCA, "pca"),
-        (TruncatedSVD, "svd"),
-        (GaussianRandomProjection, "random"),
-        (TruncateReducer, "truncate"),
-    ):
-        if isinstance(reducer, cls):
-            return name
-    module = type(reducer).__module__
-    if module.startswith("umap") or "UMAP" in type(reducer).__name__:
-        return "umap"
-    if "TSNE" in type(reducer).__name__:
-        return "tsne"
-    raise InputError(f"cannot save a {type(reducer).__name__}: not one of embreduce's reducers")
+def reducer_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``config.json`` of a saved reducer, or ``{}`` when it is missing or unreadable."""
+    try:
+        return json.loads((Path(directory) / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def save_reducer(
@@ -114,16 +109,11 @@ def save_reducer(
     >>> np.allclose(back.transform(X), pca.transform(X))
     True
     """
-    from safetensors.numpy import save_file
-    from sklearn.utils.validation import check_is_fitted
-
-    from embreduce import __version__
-    from embreduce.io import atomic_directory
-
     inferred = method_of(reducer)
     if method is not None and method != inferred:
         raise InputError(f"method='{method}' does not match the reducer, a '{inferred}'")
-    if inferred in UNSAVABLE:
+    spec = get_spec(inferred)
+    if not spec.can_save:
         raise InputError(
             f"{inferred} reducers cannot be saved: their fitted state is only writable with "
             "pickle, which embreduce does not use; save the reduced vectors instead"
@@ -144,22 +134,15 @@ def save_reducer(
         "params": _jsonable_params(reducer.get_params(deep=False)),
         "n_features_in": int(reducer.n_features_in_),
         "n_components": int(output_dim(reducer)),
-        "linear": inferred != "encoder-mlp",
+        "linear": spec.linear_map is not None,
         "fitted": fitted,
         "arrays": {
             k: {"shape": list(v.shape), "dtype": str(v.dtype), "order": orders[k]}
             for k, v in arrays.items()
         },
     }
-    if inferred.startswith("encoder"):
-        config["architecture"] = {
-            "layer_sizes": reducer.layer_sizes,
-            "activation": reducer.activation if reducer.hidden_layers else None,
-            "normalize_input": bool(reducer.hidden_layers),
-            "bias": bool(reducer.hidden_layers),
-            "weights": "layers.{i}.weight (out, in); layers.{i}.bias (out,) for the MLP",
-        }
-        config["training"] = reducer.training_summary_
+    if hasattr(reducer, "_config_extra"):
+        config.update(reducer._config_extra())
     if extra is not None:
         config["extra"] = extra
     try:
@@ -208,15 +191,13 @@ def load_reducer(directory: str | Path) -> Any:
         if name in arrays and isinstance(info, dict) and info.get("order") == "F":
             arrays[name] = np.asfortranarray(arrays[name])
     method, d, k = config["method"], config["n_features_in"], config["n_components"]
-    from embreduce.reducers import REDUCERS
-
-    if method in UNSAVABLE or method not in REDUCERS:
+    spec = next((s for s in all_specs() if s.name == method and s.can_save), None)
+    if spec is None:
         raise InputError(f"{directory}: unknown method '{method}' in {CONFIG_NAME}")
-    params = dict(config["params"])
-    if method.startswith("encoder"):
-        params["hidden_layers"] = tuple(params.get("hidden_layers", ()))
+    # JSON has no tuples: the saved tuples (hidden_layers) come back as lists
+    params = {p: tuple(v) if isinstance(v, list) else v for p, v in config["params"].items()}
     try:
-        reducer = REDUCERS[method](**params)
+        reducer = spec.factory(**params)
         if hasattr(reducer, "_parameter_constraints"):  # __init__ only stores: check now
             reducer._validate_params()
     except (TypeError, ValueError) as exc:
@@ -224,7 +205,7 @@ def load_reducer(directory: str | Path) -> Any:
     fitted = config.get("fitted", {})
     if not isinstance(fitted, dict):
         raise InputError(f"{directory}: 'fitted' in {CONFIG_NAME} must be an object")
-    _set_state(reducer, method, arrays, fitted, d, k, where=str(directory))
+    _set_state(reducer, spec, arrays, fitted, d, k, where=str(directory))
     if int(output_dim(reducer)) != k:
         raise InputError(
             f"{directory}: the reducer gives {output_dim(reducer)} dimensions, the config says {k}"
@@ -265,52 +246,14 @@ def _get_state(reducer: Any) -> tuple[dict[str, NDArray], dict[str, Any]]:
     return arrays, fitted
 
 
-def _expected_shapes(method: str, arrays: dict, d: int, k: int) -> dict[str, tuple[int, ...]]:
-    known = {
-        "components_": (k, d),
-        "mean_": (d,),
-        "explained_variance_": (k,),
-        "explained_variance_ratio_": (k,),
-        "singular_values_": (k,),
-        "inverse_components_": (d, k),
-    }
-    allowed = {
-        "pca": (
-            "components_",
-            "mean_",
-            "explained_variance_",
-            "explained_variance_ratio_",
-            "singular_values_",
-        ),
-        "svd": (
-            "components_",
-            "explained_variance_",
-            "explained_variance_ratio_",
-            "singular_values_",
-        ),
-        "random": ("components_", "inverse_components_"),
-        "truncate": (),
-    }[method]
-    required = {
-        "pca": ("components_", "mean_"),
-        "svd": ("components_",),
-        "random": ("components_",),
-        "truncate": (),
-    }[method]
-    names = [n for n in allowed if n in arrays or n in required]
-    return {n: known[n] for n in names}
-
-
 def _set_state(
-    reducer: Any, method: str, arrays: dict, fitted: dict, d: int, k: int, *, where: str
+    reducer: Any, spec: ReducerSpec, arrays: dict, fitted: dict, d: int, k: int, *, where: str
 ) -> None:
-    from embreduce.reducers.encoder import check_array_shapes
-
     try:
         if hasattr(reducer, "_set_state"):
             reducer._set_state(arrays, fitted, d)
             return
-        check_array_shapes(arrays, _expected_shapes(method, arrays, d, k), what=method)
+        check_array_shapes(arrays, spec.array_shapes(arrays, d, k), what=spec.name)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     for key, value in fitted.items():
@@ -322,6 +265,27 @@ def _set_state(
     for key, value in arrays.items():
         setattr(reducer, key, value)
     reducer.n_features_in_ = d
+
+
+def check_array_shapes(
+    arrays: dict[str, NDArray], expected: dict[str, tuple[int, ...]], *, what: str
+) -> None:
+    """Raise :class:`InputError` unless ``arrays`` has exactly the expected names and shapes."""
+    missing = sorted(set(expected) - set(arrays))
+    unexpected = sorted(set(arrays) - set(expected))
+    if missing or unexpected:
+        raise InputError(
+            f"{what}: the weights file does not match its config "
+            f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'})"
+        )
+    for name, shape in expected.items():
+        got = tuple(arrays[name].shape)
+        if got != tuple(shape):
+            raise InputError(
+                f"{what}: array '{name}' has shape {got}, the config implies {tuple(shape)}"
+            )
+        if not np.isfinite(arrays[name]).all():
+            raise InputError(f"{what}: array '{name}' holds NaN or infinite values")
 
 
 # ---------------------------------------------------------------------- reading files
@@ -361,9 +325,6 @@ def _read_config(directory: Path) -> dict[str, Any]:
 
 
 def _read_arrays(directory: Path) -> dict[str, NDArray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     path = directory / WEIGHTS_NAME
     if not path.is_file():
         raise ModelNotFoundError(f"no reducer saved at {directory}: {WEIGHTS_NAME} is missing")

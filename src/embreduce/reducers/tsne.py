@@ -8,8 +8,8 @@ from numpy.typing import ArrayLike
 from sklearn.manifold import TSNE
 
 from embreduce.exceptions import InputError
-from embreduce.reducers import NoTransformError
 from embreduce.reducers.baselines import _ChecksComponents
+from embreduce.reducers.spec import NoTransformError
 
 TSNE_NO_TRANSFORM = (
     "t-SNE has no transform for new points; use fit_transform, or umap/pca for new data"

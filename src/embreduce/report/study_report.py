@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.outputs import check_output_file
+from embreduce.reducers import SPECS
 from embreduce.report.charts import (
     CHART_KINDS,
     bytes_figure,
@@ -33,15 +34,7 @@ from embreduce.report.page import (
 from embreduce.study import row_bits, row_bytes
 
 METHOD_NAMES = {
-    "pca": "PCA",
-    "tsne": "t-SNE",
-    "umap": "UMAP",
-    "svd": "truncated SVD",
-    "ica": "ICA",
-    "random": "random projection",
-    "gaussian_rp": "Gaussian random projection",
-    "sparse_rp": "sparse random projection",
-    "encoder": "cosine encoder",
+    **{spec.name: spec.display_name for spec in SPECS},
     "limit": "limit",
     "original": "original",
 }
@@ -552,7 +545,7 @@ def write_report(
     PosixPath('runs/minilm/report.html')
     """
     if static not in (None, "png", "svg"):
-        raise ParameterError(f"static must be png or svg (--static), got {static!r}")
+        raise ParameterError(f"static must be png or svg, got {static!r}")
     output = Path(output) if output is not None else Path(study_dir) / "report.html"
     check_output_file(output, suffixes=(".html",), overwrite=overwrite)
     study = read_study(study_dir)
