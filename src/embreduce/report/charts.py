@@ -331,6 +331,57 @@ def marker_size(n: int) -> int:
     return 10 if n <= 100 else 7 if n <= 2_000 else 4 if n <= 20_000 else 2
 
 
+def _map_trace(
+    coords: NDArray[np.float32],
+    g_index: int,
+    name: str,
+    idx: NDArray[np.int64],
+    legend: bool,
+    point_labels: Sequence[str] | None,
+    color_values: NDArray[np.floating] | None,
+    color_title: str,
+    webgl: bool,
+) -> Any:
+    """One group's trace of :func:`scatter_map_figure`."""
+    n, dims = coords.shape
+    three_d = dims == 3
+    size = marker_size(n)
+    marker: dict[str, Any] = {"size": size if not three_d else max(2, size - 4)}
+    if color_values is not None:
+        marker.update(
+            color=np.asarray(color_values)[idx],
+            colorscale="Viridis",
+            showscale=True,
+            colorbar={"title": {"text": color_title}, "thickness": 14},
+        )
+    else:
+        marker["color"] = MAP_PALETTE[g_index % len(MAP_PALETTE)]
+    if n > 2_000:
+        marker["opacity"] = 0.7
+    common: dict[str, Any] = {
+        "name": name,
+        "marker": marker,
+        "hovertemplate": "%{hovertext}<extra></extra>",
+        "showlegend": legend,
+    }
+    if point_labels is not None:
+        common.update(
+            mode="markers+text",
+            text=[point_labels[i] for i in idx],
+            textposition="top center" if three_d else _inward(coords[idx, 0], coords[:, 0]),
+            textfont={"size": 11, "color": "#333"},
+        )
+    else:
+        common["mode"] = "markers"
+    if three_d:
+        return go.Scatter3d(x=coords[idx, 0], y=coords[idx, 1], z=coords[idx, 2], **common)
+    else:
+        cls = go.Scattergl if webgl else go.Scatter
+        if not webgl and point_labels is not None:
+            common["cliponaxis"] = False
+        return cls(x=coords[idx, 0], y=coords[idx, 1], **common)
+
+
 def scatter_map_figure(
     coords: NDArray[np.floating],
     groups: Sequence[tuple[str, NDArray[np.int64]]],
@@ -371,45 +422,20 @@ def scatter_map_figure(
     coords = np.asarray(coords, dtype=np.float32)
     n, dims = coords.shape
     three_d = dims == 3
-    size = marker_size(n)
-    traces = []
-    for g_index, (name, idx) in enumerate(groups):
-        marker: dict[str, Any] = {"size": size if not three_d else max(2, size - 4)}
-        if color_values is not None:
-            marker.update(
-                color=np.asarray(color_values)[idx],
-                colorscale="Viridis",
-                showscale=True,
-                colorbar={"title": {"text": color_title}, "thickness": 14},
-            )
-        else:
-            marker["color"] = MAP_PALETTE[g_index % len(MAP_PALETTE)]
-        if n > 2_000:
-            marker["opacity"] = 0.7
-        common: dict[str, Any] = {
-            "name": name,
-            "marker": marker,
-            "hovertemplate": "%{hovertext}<extra></extra>",
-            "showlegend": len(groups) > 1,
-        }
-        if point_labels is not None:
-            common.update(
-                mode="markers+text",
-                text=[point_labels[i] for i in idx],
-                textposition="top center" if three_d else _inward(coords[idx, 0], coords[:, 0]),
-                textfont={"size": 11, "color": "#333"},
-            )
-        else:
-            common["mode"] = "markers"
-        if three_d:
-            traces.append(
-                go.Scatter3d(x=coords[idx, 0], y=coords[idx, 1], z=coords[idx, 2], **common)
-            )
-        else:
-            cls = go.Scattergl if webgl else go.Scatter
-            if not webgl and point_labels is not None:
-                common["cliponaxis"] = False
-            traces.append(cls(x=coords[idx, 0], y=coords[idx, 1], **common))
+    traces = [
+        _map_trace(
+            coords,
+            g_index,
+            name,
+            idx,
+            len(groups) > 1,
+            point_labels,
+            color_values,
+            color_title,
+            webgl,
+        )  # fmt: skip
+        for g_index, (name, idx) in enumerate(groups)
+    ]
     fig = go.Figure(traces)
     axis_titles = [f"{axis_name} {i}" for i in range(1, dims + 1)]
     fig.update_layout(
