@@ -16,6 +16,7 @@ from embreduce.exceptions import InputError
 from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
 from embreduce.report import write_map
 from embreduce.report.maps import (
+    NEIGHBOURS_CHECK_ROWS,
     NEIGHBOURS_EXACT_MAX,
     map_neighbours,
     map_params,
@@ -164,7 +165,8 @@ def test_many_points_use_webgl_and_hover_only_labels(open_page, tmp_path: Path) 
     assert [(t["type"], t["n"]) for t in plot["traces"]] == [("scattergl", n)]
     assert re.search(r"≈0\.\d{3} ± 0\.\d{3}", plot["title"]), plot["title"]
     notes = visit.page.locator("#notes").inner_text()
-    found = r"approximate above 20,000 points, recall@5 (0\.9\d\d|1\.000) on 2,000 checked"
+    checked = f"{NEIGHBOURS_CHECK_ROWS:,}"
+    found = rf"approximate above 20,000 points, recall@5 (0\.9\d\d|1\.000) on {checked} checked"
     assert re.search(found, notes), notes
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].hovertext.length") == n
     assert visit.page.evaluate("document.getElementById('map-pca').data[0].mode") == "markers"

@@ -29,19 +29,25 @@ def check_k(k: int, n: int, *, trust: bool) -> int:
     return int(k)
 
 
-def top_k(S: NDArray[np.float32], k: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+def top_k(
+    S: NDArray[np.float32], k: int, *, stable_ties: bool = True
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """Column indices of the ``k`` largest entries of each row, and each row's k-th value.
 
-    Ties at the k-th value are broken by the lower column index (as a stable sort would).
+    Ties at the k-th value are broken by the lower column index (as a stable sort would);
+    with ``stable_ties=False`` they are broken as :func:`torch.topk` breaks them (a pass
+    over ``S`` cheaper, for approximate searches).
     """
     import torch
 
     St = torch.from_numpy(S)
     vals, idx = torch.topk(St, k, dim=1, largest=True, sorted=False)
     kth = vals.min(dim=1).values
-    n_ge = (St >= kth[:, None]).sum(dim=1).numpy()
-    idx_np = idx.numpy().astype(np.int64)
     kth_np = kth.numpy()
+    if not stable_ties:
+        return idx.numpy().astype(np.int64), kth_np
+    n_ge = np.count_nonzero(S >= kth_np[:, None], axis=1)
+    idx_np = idx.numpy().astype(np.int64)
     for r in np.flatnonzero(n_ge > k):  # a tie straddles the k-th place: rare
         above = np.flatnonzero(S[r] > kth_np[r])
         tied = np.flatnonzero(S[r] == kth_np[r])
@@ -56,9 +62,8 @@ def rank_penalty(
 
     The rank of column j in row r is ``1 + #{l : S[r, l] > S[r, j]}``: tied values share
     the best rank. Only neighbours strictly below the k-th value have rank > k. Their
-    ranks are summed the other way round: each entry above the row's lowest such
-    threshold counts the thresholds below it, so one pass over ``S`` finds the few
-    entries that matter.
+    ranks are counted in one pass over ``S`` for each place of the longest row's list of
+    such neighbours (at most ``k`` passes; a row with fewer counts against ``+inf``).
     """
     thr = np.take_along_axis(S, neighbours, axis=1)
     need = thr < kth[:, None]
@@ -67,9 +72,9 @@ def rank_penalty(
         return 0
     T = np.where(need, thr, np.inf)  # +inf: a threshold that nothing exceeds
     T = np.take_along_axis(T, np.argsort(~need, axis=1, kind="stable"), axis=1)
-    rows, cols = np.nonzero(S > T.min(axis=1)[:, None])
-    values = S[rows, cols]
-    above = sum(int(np.count_nonzero(T[rows, s] < values)) for s in range(int(m.max())))
+    rows = np.flatnonzero(m)
+    S, T = S[rows], T[rows]
+    above = sum(int(np.count_nonzero(S > T[:, s : s + 1])) for s in range(int(m.max())))
     return above + int(m.sum()) * (1 - k)
 
 
@@ -91,7 +96,7 @@ def knn_scores(
     n = U.shape[0]
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     bs = resolve_block_size(block_size, n)
-    U32, V32 = U.astype(np.float32), V.astype(np.float32)
+    U32, V32 = U.astype(np.float32, copy=False), V.astype(np.float32, copy=False)
     buf_o = np.empty(min(bs, len(rows)) * n, dtype=np.float32)
     buf_r = np.empty_like(buf_o)
     common = penalty = 0
@@ -211,28 +216,55 @@ def approximate_neighbours(
     -------
     (indices, cosines) : ndarrays of shape (n, k), most similar first
     """
-    U = unit_rows(X).astype(np.float32)
-    n = len(U)
-    n_cells = max(1, int(np.sqrt(n)))
-    cell, centres = _spherical_cells(U, n_cells, seed)
-    probes = top_k(centres @ centres.T, min(n_probe, n_cells))[0]
-    members = [np.flatnonzero(cell == c) for c in range(n_cells)]
-    idx = np.zeros((n, k), np.int64)
-    sims = np.full((n, k), -np.inf, np.float32)
-    for c, rows in enumerate(members):
-        if not len(rows):
-            continue
-        candidates = np.concatenate([members[p] for p in probes[c]])
-        if len(candidates) <= k:  # a tiny cell neighbourhood: search everything
-            candidates = np.arange(n)
-        S = U[rows] @ U[candidates].T
-        S[candidates[None, :] == rows[:, None]] = -np.inf  # not itself
-        top, _ = top_k(S, k)
-        vals = np.take_along_axis(S, top, axis=1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        idx[rows] = candidates[np.take_along_axis(top, order, axis=1)]
-        sims[rows] = np.take_along_axis(vals, order, axis=1)
-    return idx, sims
+    return CellIndex(unit_rows(X).astype(np.float32), seed=seed).search(k, n_probe=n_probe)
+
+
+class CellIndex:
+    """Unit rows split into about ``sqrt(n)`` spherical k-means cells, searched cell by cell.
+
+    Built once, searched as often as needed (a wider search reuses the cells).
+
+    Parameters
+    ----------
+    U : ndarray of shape (n, d), float32
+        Unit rows.
+    seed : int
+        Seeds the k-means.
+    """
+
+    def __init__(self, U: NDArray[np.float32], *, seed: int = 0) -> None:
+        self.U = U
+        self.n_cells = max(1, int(np.sqrt(len(U))))
+        cell, self.centres = _spherical_cells(U, self.n_cells, seed)
+        order = np.argsort(cell, kind="stable")
+        bounds = np.searchsorted(cell[order], np.arange(self.n_cells + 1))
+        self.members = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def search(self, k: int, *, n_probe: int = 8) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """Each row's ``k`` nearest rows among the ``n_probe`` cells nearest to its cell."""
+        U, members, n = self.U, self.members, len(self.U)
+        probes = top_k(self.centres @ self.centres.T, min(n_probe, self.n_cells))[0]
+        idx = np.zeros((n, k), np.int64)
+        sims = np.full((n, k), -np.inf, np.float32)
+        for c, rows in enumerate(members):
+            if not len(rows):
+                continue
+            own = c in probes[c]  # then the cell's rows come first among the candidates
+            cells = [c, *(p for p in probes[c] if p != c)] if own else list(probes[c])
+            candidates = np.concatenate([members[p] for p in cells])
+            if len(candidates) <= k:  # a tiny cell neighbourhood: search everything
+                candidates, own = np.arange(n), False
+            S = U[rows] @ U[candidates].T
+            if own:
+                np.fill_diagonal(S[:, : len(rows)], -np.inf)  # not itself
+            else:
+                S[candidates[None, :] == rows[:, None]] = -np.inf
+            top, _ = top_k(S, k, stable_ties=False)
+            vals = np.take_along_axis(S, top, axis=1)
+            order = np.argsort(-vals, axis=1, kind="stable")
+            idx[rows] = candidates[np.take_along_axis(top, order, axis=1)]
+            sims[rows] = np.take_along_axis(vals, order, axis=1)
+        return idx, sims
 
 
 def _spherical_cells(
@@ -245,12 +277,20 @@ def _spherical_cells(
         cell = np.concatenate(
             [np.argmax(U[s : s + 8192] @ centres.T, axis=1) for s in range(0, len(U), 8192)]
         )
-        sums = np.zeros_like(centres)
-        np.add.at(sums, cell, U)
+        sums = _cell_sums(U, cell, n_cells)
         empty = ~sums.any(axis=1)
         sums[empty] = centres[empty]  # a cell that lost its rows keeps its centre
         centres = unit_rows(sums).astype(np.float32)
     return cell, centres
+
+
+def _cell_sums(U: NDArray[np.float32], cell: NDArray[np.int64], n_cells: int) -> NDArray:
+    """The sum of each cell's rows (a sparse one-hot product: far faster than ``np.add.at``)."""
+    from scipy.sparse import csr_matrix
+
+    n = len(U)
+    onehot = csr_matrix((np.ones(n, np.float32), (cell, np.arange(n))), shape=(n_cells, n))
+    return np.asarray(onehot @ U, dtype=np.float32)
 
 
 def neighbour_recall(
@@ -261,14 +301,28 @@ def neighbour_recall(
     Returns ``(recall, rows checked)``: the mean share of each checked row's exact ``k``
     nearest cosine neighbours that ``found`` holds.
     """
-    U = unit_rows(X).astype(np.float32)
-    n, k = found.shape
+    rows, exact = exact_sample(unit_rows(X).astype(np.float32), found.shape[1], sample, seed)
+    return sample_recall(found, rows, exact), len(rows)
+
+
+def exact_sample(
+    U: NDArray[np.float32], k: int, sample: int, seed: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A seeded sample of rows of the unit rows ``U`` (sorted) and their exact ``k`` neighbours."""
+    n = len(U)
     rows = np.sort(np.random.default_rng(seed).choice(n, min(sample, n), replace=False))
-    hits = 0
+    exact = np.empty((len(rows), k), np.int64)
     for s in range(0, len(rows), 512):
         R = rows[s : s + 512]
         S = U[R] @ U.T
         S[np.arange(len(R)), R] = -np.inf
-        exact, _ = top_k(S, k)
-        hits += int((exact[:, :, None] == found[R][:, None, :]).any(axis=2).sum())
-    return hits / (len(rows) * k), len(rows)
+        exact[s : s + len(R)] = top_k(S, k)[0]
+    return rows, exact
+
+
+def sample_recall(
+    found: NDArray[np.int64], rows: NDArray[np.int64], exact: NDArray[np.int64]
+) -> float:
+    """The mean share of ``exact[i]`` that ``found[rows[i]]`` holds."""
+    hits = (exact[:, :, None] == found[rows][:, None, :]).any(axis=2).sum()
+    return float(hits) / exact.size

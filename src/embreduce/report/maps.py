@@ -45,6 +45,8 @@ TRUST_MAX_ROWS = 5_000
 TRUST_SAMPLE_ROWS = 2_000
 """Rows of that sample, in :data:`TRUST_BATCHES` batches that give its ± (1.96 x SE)."""
 TRUST_BATCHES = 10
+TRUST_BLOCK_ELEMENTS = 1 << 24
+"""Similarities held at once for a sampled batch (64 MiB a space): a whole batch at 100k."""
 NEIGHBOURS_EXACT_MAX = 20_000
 """Up to this many points the hover neighbours are exact; above, an approximate search
 (:func:`embreduce.metrics.neighbours.approximate_neighbours`) whose recall is measured."""
@@ -165,8 +167,10 @@ def map_trustworthiness(
         return float(trustworthiness(X, coords, k=k)), k, None, None
     U, V = check_pair(X, coords)
     rows = np.random.default_rng(seed).choice(n, TRUST_SAMPLE_ROWS, replace=False)
+    block = max(16, min(TRUST_SAMPLE_ROWS // TRUST_BATCHES, TRUST_BLOCK_ELEMENTS // n))
+    U, V = U.astype(np.float32), V.astype(np.float32)
     values = [
-        knn_scores(U, V, k, rows=np.sort(batch), trust=True)[1]
+        knn_scores(U, V, k, rows=np.sort(batch), block_size=block, trust=True)[1]
         for batch in np.array_split(rows, TRUST_BATCHES)
     ]
     margin = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values))
@@ -174,7 +178,9 @@ def map_trustworthiness(
 
 
 NEIGHBOURS_RECALL = 0.95
-"""The approximate search probes 8 cells, or 32 when a 500-point check finds less recall."""
+"""The approximate search probes 8 cells, or 32 when its recall on the checked rows is less."""
+NEIGHBOURS_CHECK_ROWS = 1_000
+"""Rows whose exact neighbours measure the approximate search's recall."""
 
 
 def map_neighbours(
@@ -185,20 +191,24 @@ def map_neighbours(
     Returns ``(indices, cosines, note)``; the note, for the approximate search, gives its
     recall@k against the exact neighbours on a seeded sample of points.
     """
-    from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
+    from embreduce.metrics.blocks import unit_rows
+    from embreduce.metrics.neighbours import CellIndex, exact_sample, sample_recall
 
     if len(X) <= exact_max:
         idx, sims = nearest_neighbours(X, k)
         return idx, sims, None
-    for n_probe in (8, 32):  # widen the search once if a quick check misses the target
-        idx, sims = approximate_neighbours(X, min(k, len(X) - 1), seed=seed, n_probe=n_probe)
-        quick, _ = neighbour_recall(X, idx, sample=500, seed=seed + 1)
-        if quick >= NEIGHBOURS_RECALL:
+    U = unit_rows(X).astype(np.float32)
+    k = min(k, len(U) - 1)
+    rows, exact = exact_sample(U, k, NEIGHBOURS_CHECK_ROWS, seed)
+    index = CellIndex(U, seed=seed)
+    for n_probe in (8, 32):  # widen the search once if it misses the target
+        idx, sims = index.search(k, n_probe=n_probe)
+        recall = sample_recall(idx, rows, exact)
+        if recall >= NEIGHBOURS_RECALL:
             break
-    recall, checked = neighbour_recall(X, idx, seed=seed)
     note = (
-        f"hover neighbours: approximate above {exact_max:,} points, recall@{idx.shape[1]} "
-        f"{recall:.3f} on {checked:,} checked points"
+        f"hover neighbours: approximate above {exact_max:,} points, recall@{k} "
+        f"{recall:.3f} on {len(rows):,} checked points"
     )
     return idx, sims, note
 
