@@ -285,3 +285,17 @@ def test_cli_map_from_texts(tmp_path: Path) -> None:
     page = out.read_text("utf-8")
     assert "That is a happy dog" in page and "vectors of 384 dimensions" in page
     assert HOSTILE not in page
+
+
+def test_hover_neighbours_reuse_a_reducers_graph_when_it_is_good_enough() -> None:
+    X = clustered_vectors(600, 16, seed=8)
+    exact, _ = nearest_neighbours(X, k=15)
+    graph = np.hstack([np.arange(600)[:, None], exact])  # as umap-learn: itself first
+    graph[::7, -1] = -1  # and its padding for disconnected points
+    idx, sims, note = map_neighbours(X, 5, exact_max=100, graph=graph)
+    np.testing.assert_array_equal(idx, exact[:, :5])
+    assert note.startswith("hover neighbours: UMAP's neighbour graph above 100 points")
+    assert "recall@5 1.000" in note
+    noise = np.random.default_rng(0).integers(0, 600, size=(600, 16))
+    _, _, note = map_neighbours(X, 5, exact_max=100, graph=noise)
+    assert note.startswith("hover neighbours: approximate above 100 points")

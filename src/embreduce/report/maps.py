@@ -85,6 +85,9 @@ class SentenceMap:
     params : dict
         Parameters handed to :func:`embreduce.reducers.make_reducer`.
     seconds : float
+    graph : ndarray of shape (n, m) or None
+        The nearest-neighbour graph the reducer built in the original space (UMAP's),
+        row ``i`` listing ``i``'s neighbours; the hover search reuses it.
     """
 
     method: str
@@ -95,6 +98,7 @@ class SentenceMap:
     params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     margin: float | None = None
+    graph: NDArray[np.int64] | None = None
 
 
 def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str]]:
@@ -130,7 +134,9 @@ def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str
     return {}, []
 
 
-def _reduce(method: str, X: NDArray[np.float32], dims: int, seed: int) -> tuple[Any, dict, list]:
+def _reduce(
+    method: str, X: NDArray[np.float32], dims: int, seed: int
+) -> tuple[NDArray[np.float32], dict, list, NDArray[np.int64] | None]:
     from embreduce.reducers import make_reducer
 
     params, notes = map_params(method, len(X), dims)
@@ -144,7 +150,10 @@ def _reduce(method: str, X: NDArray[np.float32], dims: int, seed: int) -> tuple[
         if issubclass(w.category, UserWarning) and text and text not in seen:
             seen.add(text)
             notes.append(f"{method_name(method)}: {text}")
-    return np.asarray(coords, dtype=np.float32), params, notes
+    # umap-learn keeps the k-NN graph it searched (rows include the point itself)
+    graph = getattr(reducer, "_knn_indices", None)
+    graph = np.asarray(graph, dtype=np.int64) if isinstance(graph, np.ndarray) else None
+    return np.asarray(coords, dtype=np.float32), params, notes, graph
 
 
 def map_trustworthiness(
@@ -184,9 +193,17 @@ NEIGHBOURS_CHECK_ROWS = 1_000
 
 
 def map_neighbours(
-    X: ArrayLike, k: int = N_NEIGHBOURS, *, exact_max: int = NEIGHBOURS_EXACT_MAX, seed: int = 0
+    X: ArrayLike,
+    k: int = N_NEIGHBOURS,
+    *,
+    exact_max: int = NEIGHBOURS_EXACT_MAX,
+    seed: int = 0,
+    graph: NDArray[np.int64] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32], str | None]:
     """The hover neighbours: exact up to ``exact_max`` points, approximate above.
+
+    Above ``exact_max``, a neighbour ``graph`` the reducer already built (UMAP's) is used
+    when its recall reaches :data:`NEIGHBOURS_RECALL`; otherwise a cell search.
 
     Returns ``(indices, cosines, note)``; the note, for the approximate search, gives its
     recall@k against the exact neighbours on a seeded sample of points.
@@ -200,17 +217,42 @@ def map_neighbours(
     U = unit_rows(X).astype(np.float32)
     k = min(k, len(U) - 1)
     rows, exact = exact_sample(U, k, NEIGHBOURS_CHECK_ROWS, seed)
-    index = CellIndex(U, seed=seed)
-    for n_probe in (8, 32):  # widen the search once if it misses the target
-        idx, sims = index.search(k, n_probe=n_probe)
+    how = "UMAP's neighbour graph"
+    recall = 0.0
+    if graph is not None and graph.shape == (len(U), graph.shape[1]) and graph.shape[1] > k:
+        idx, sims = graph_neighbours(U, graph, k)
         recall = sample_recall(idx, rows, exact)
-        if recall >= NEIGHBOURS_RECALL:
-            break
+    if recall < NEIGHBOURS_RECALL:
+        how = "approximate"
+        index = CellIndex(U, seed=seed)
+        for n_probe in (8, 32):  # widen the search once if it misses the target
+            idx, sims = index.search(k, n_probe=n_probe)
+            recall = sample_recall(idx, rows, exact)
+            if recall >= NEIGHBOURS_RECALL:
+                break
     note = (
-        f"hover neighbours: approximate above {exact_max:,} points, recall@{k} "
+        f"hover neighbours: {how} above {exact_max:,} points, recall@{k} "
         f"{recall:.3f} on {len(rows):,} checked points"
     )
     return idx, sims, note
+
+
+def graph_neighbours(
+    U: NDArray[np.float32], graph: NDArray[np.int64], k: int
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """The ``k`` most cosine-similar of each row's ``graph`` neighbours (itself left out)."""
+    n = len(U)
+    idx = np.empty((n, k), np.int64)
+    sims = np.empty((n, k), np.float32)
+    for s in range(0, n, 8192):
+        G = graph[s : s + 8192]
+        rows = np.arange(s, s + len(G))
+        S = np.einsum("id,ijd->ij", U[rows], U[np.clip(G, 0, n - 1)])
+        S[(G == rows[:, None]) | (G < 0)] = -np.inf  # itself, and umap-learn's -1 padding
+        order = np.argsort(-S, axis=1, kind="stable")[:, :k]
+        idx[rows] = np.take_along_axis(G, order, axis=1)
+        sims[rows] = np.take_along_axis(S, order, axis=1)
+    return idx, sims
 
 
 def nearest_neighbours(
@@ -368,11 +410,11 @@ def _reduce_all(
     """Each method's map and its trustworthiness, one step of ``bar`` each."""
     for method in methods:
         start = time.perf_counter()
-        coords, params, method_notes = _reduce(method, X, dims, seed)
+        coords, params, method_notes, graph = _reduce(method, X, dims, seed)
         notes += method_notes
         trust, k, sampled, margin = map_trustworthiness(X, coords, seed=seed)
         seconds = time.perf_counter() - start
-        maps.append(SentenceMap(method, coords, trust, k, sampled, params, seconds, margin))
+        maps.append(SentenceMap(method, coords, trust, k, sampled, params, seconds, margin, graph))
         bar.advance(1)
 
 
@@ -538,7 +580,8 @@ def write_map(
     if n > LABEL_MAX_POINTS[dims]:
         notes.append(f"{n:,} points: texts are shown on hover only")
     with progress_bar("Neighbours", 1, enabled=show_progress) as bar:
-        idx, sims, note = map_neighbours(X, seed=seed)
+        graph = next((m.graph for m in maps if m.graph is not None), None)
+        idx, sims, note = map_neighbours(X, seed=seed, graph=graph)
         bar.advance(1)
     notes += [note] if note else []
     if maps[0].sampled_rows:
