@@ -299,3 +299,18 @@ def test_hover_neighbours_reuse_a_reducers_graph_when_it_is_good_enough() -> Non
     noise = np.random.default_rng(0).integers(0, 600, size=(600, 16))
     _, _, note = map_neighbours(X, 5, exact_max=100, graph=noise)
     assert note.startswith("hover neighbours: approximate above 100 points")
+
+
+def test_umaps_compiled_functions_are_cached_on_disk() -> None:
+    import umap.layouts
+    import umap.umap_
+
+    from embreduce.reducers.umap_reducer import enable_umap_cache
+
+    enable_umap_cache()
+    for function in (
+        umap.umap_.smooth_knn_dist,
+        umap.umap_.compute_membership_strengths,
+        umap.layouts._nb_optimize_layout_euclidean_single_epoch,
+    ):
+        assert type(function._cache).__name__ != "NullCache", function
