@@ -1,11 +1,12 @@
 """Maps at the sizes people have: ``embreduce map`` against plotly by hand (issue 14).
 
 For each size (default 20,000 and 100,000 clustered unit vectors of 384 dims) and method,
-in one run, alternating: ``write_map`` (hover neighbours, trustworthiness, the page) and the
-same map by hand (scikit-learn PCA or umap-learn, then ``plotly.express.scatter`` with the
-texts as hover and ``write_html``). Each case runs in a fresh process, so peak RSS is its own.
-Reported: wall time, peak RSS, HTML size, and the time headless Chromium takes from
-navigation to the plot being drawn.
+in each of ``--runs`` runs (default 3), alternating: ``write_map`` (hover neighbours,
+trustworthiness, the page) and the same map by hand (scikit-learn PCA or umap-learn, then
+``plotly.express.scatter`` with the texts as hover and ``write_html``). Each case runs in a
+fresh process, so peak RSS is its own.
+Reported for each measure, the median and range over the runs: wall time, peak RSS, HTML
+size, and the time headless Chromium takes from navigation to the plot being drawn.
 
 Targets: 100k with PCA within 10x of by hand; UMAP within 1.3x; rendering within 2x.
 
@@ -88,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[20_000, 100_000])
     parser.add_argument("--methods", nargs="+", default=["pca"])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each case (median, range)")
     parser.add_argument("--case", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:  # a child process: one case, its result as JSON
@@ -96,14 +98,35 @@ def main() -> None:
     results = []
     for n in args.sizes:
         for method in args.methods:
-            for kind in ("by-hand", "embreduce"):
-                cmd = [sys.executable, __file__, "--case", kind, method, str(n)]
-                line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-                result = json.loads(line.strip().splitlines()[-1])
-                result["render_s"] = render_seconds(result["page"])
-                results.append(result)
-                print(json.dumps(result), flush=True)
+            runs: dict[str, list[dict]] = {"by-hand": [], "embreduce": []}
+            for _ in range(args.runs):  # alternating, so drift in the machine hits both
+                for kind in runs:
+                    cmd = [sys.executable, __file__, "--case", kind, method, str(n)]
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                    result = json.loads(out.strip().splitlines()[-1])
+                    result["render_s"] = render_seconds(result["page"])
+                    runs[kind].append(result)
+                    print(json.dumps(result), flush=True)
+            summary = {kind: summarise(rs) for kind, rs in runs.items()}
+            ratio = summary["embreduce"]["wall_s"][0] / summary["by-hand"]["wall_s"][0]
+            render = summary["embreduce"]["render_s"][0] / summary["by-hand"]["render_s"][0]
+            row = {"n": n, "method": method, **summary, "wall_ratio": round(ratio, 2),
+                   "render_ratio": round(render, 2)}  # fmt: skip
+            results.append(row)
+            print(json.dumps(row), flush=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median and (min, max) of each measure over the runs."""
+    import statistics
+
+    keys = ("wall_s", "peak_rss_mib", "html_mib", "render_s")
+    return {
+        key: (statistics.median(r[key] for r in runs), min(r[key] for r in runs),
+              max(r[key] for r in runs))
+        for key in keys
+    }  # fmt: skip
 
 
 if __name__ == "__main__":
