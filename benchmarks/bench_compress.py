@@ -137,7 +137,8 @@ def bare_matmul(folder: Path, model: Path, rounds: int = 3) -> list[float]:
 
 def read_only(folder: Path) -> float:
     """Rows/s of reading the Parquet file the way compress does, doing nothing with it."""
-    from embreduce.compress import default_chunk_rows, open_source
+    from embreduce.compress import default_chunk_rows
+    from embreduce.io import open_source
 
     source = open_source(folder / "vectors.parquet")
     start = time.perf_counter()
@@ -148,7 +149,7 @@ def read_only(folder: Path) -> float:
 
 def write_npy(folder: Path) -> Path:
     """The same vectors as one ``.npy`` file, copied a chunk at a time."""
-    from embreduce.compress import open_source
+    from embreduce.io import open_source
 
     source = open_source(folder / "vectors.parquet")
     path = folder / "vectors.npy"

@@ -10,15 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from embreduce.exceptions import InputError, ParameterError
-from embreduce.io import (
-    EmbeddingSet,
-    atomic_directory,
-    atomic_write,
-    holds_vectors,
-    load_vectors,
-    read_items,
-    save_vectors,
-)
+from embreduce.io import EmbeddingSet, holds_vectors, load_vectors, read_items, save_vectors
+from embreduce.outputs import atomic_directory, atomic_write
 
 
 @pytest.fixture

@@ -12,42 +12,26 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import json
 import os
 import queue
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from embreduce.codecs import load_model_codec
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
-from embreduce.io import (
-    ROW_GROUP_ROWS,
-    TEXT_COLUMN,
-    VECTOR_COLUMN,
-    VECTOR_SUFFIXES,
-    arrow_to_vectors,
-    atomic_write,
-    find_vector_column,
-    load_vectors,
-    npz_labels,
-    parquet_info,
-    read_parquet_schema,
-    vector_field,
-    vectors_to_arrow,
-)
-from embreduce.outputs import check_output_file
+from embreduce.io import VECTOR_SUFFIXES, VectorSource, open_sink, open_source
+from embreduce.outputs import atomic_write, check_output_file
 from embreduce.progress import progress_bar
 from embreduce.reducers.persistence import reducer_config
-from embreduce.validation import bad_row_message, check_real_dtype
+from embreduce.validation import bad_row_message
 
 DTYPES = ("float32", "float16")
 """Output types :func:`compress` can write."""
@@ -60,9 +44,6 @@ vectors, 3,072 of 2048-d; large enough for BLAS, small enough for flat memory.""
 def default_chunk_rows(dim: int) -> int:
     """Rows per chunk for ``dim``-dimensional vectors: :data:`CHUNK_BYTES` of float32."""
     return max(256, CHUNK_BYTES // (4 * max(1, dim)))
-
-
-_INFO_KEY = b"embreduce"
 
 
 # --------------------------------------------------------------------------- the transform
@@ -310,441 +291,6 @@ def _normalize_rows(out: NDArray[np.float32]) -> None:
     np.multiply(out, scale[:, None], out=out, casting="same_kind")
 
 
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass
-class _Source:
-    """A vector file opened for chunked reading."""
-
-    path: Path
-    n_rows: int
-    dim: int
-    info: dict[str, Any] = field(default_factory=dict)
-    vector_column: str = VECTOR_COLUMN
-    vector_index: int | None = None  # position of the vector column among the labels
-
-    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
-        """Yield ``(vectors, labels)``: an (m, d) array and a pyarrow Table or None."""
-        raise NotImplementedError
-
-    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
-        """``(start, rows)`` pieces that :meth:`read_span` reads independently, from any
-        thread; None when the file can only be read in order, through :meth:`chunks`."""
-        return None
-
-    def read_span(
-        self, start: int, rows: int, chunk_rows: int
-    ) -> Iterator[tuple[NDArray[Any], Any]]:
-        """Yield ``(vectors, labels)`` chunks of one piece given by :meth:`spans`."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release what :meth:`read_span` opened."""
-
-
-_MAX_SPAN_CHUNKS = 8
-"""Row groups of up to this many chunks are decoded on the worker threads, side by side."""
-
-
-@dataclass
-class _ParquetSource(_Source):
-    group_rows: list[int] = field(default_factory=list)  # rows per row group
-    _group_at: dict[int, int] = field(default_factory=dict, repr=False)
-    _local: threading.local = field(default_factory=threading.local, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _files: list[Any] = field(default_factory=list, repr=False)
-
-    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
-        import pyarrow.parquet as pq
-
-        # Without pre-buffering, pyarrow reads a column chunk a few MiB at a time instead of
-        # whole (a row group of embed's output can hold a million rows).
-        with pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 22) as pf:
-            for batch in pf.iter_batches(batch_size=chunk_rows):
-                yield self._split(batch)
-
-    def _split(self, batch: Any) -> tuple[NDArray[Any], Any]:
-        """A record batch as ``(vectors, the other columns)``."""
-        import pyarrow as pa
-
-        table = pa.Table.from_batches([batch])
-        vectors = arrow_to_vectors(table.column(self.vector_column))
-        return vectors, table.drop_columns([self.vector_column])
-
-    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
-        # Row groups are the units Parquet can decode apart: the worker threads decode them
-        # side by side when there are several and none is much larger than a chunk (a task's
-        # compressed rows wait in memory until the writer takes them).
-        if len(self.group_rows) < 2 or max(self.group_rows) > _MAX_SPAN_CHUNKS * chunk_rows:
-            return None
-        starts = np.concatenate([[0], np.cumsum(self.group_rows)[:-1]])
-        self._group_at = {int(s): i for i, s in enumerate(starts)}
-        return [(int(s), int(m)) for s, m in zip(starts, self.group_rows, strict=True)]
-
-    def read_span(
-        self, start: int, rows: int, chunk_rows: int
-    ) -> Iterator[tuple[NDArray[Any], Any]]:
-        import pyarrow.parquet as pq
-
-        pf = getattr(self._local, "file", None)
-        if pf is None:  # one reader per thread: a ParquetFile is not safe to share
-            pf = self._local.file = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 22)
-            with self._lock:
-                self._files.append(pf)
-        group = [self._group_at[start]]
-        for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=group):
-            yield self._split(batch)
-
-    def close(self) -> None:
-        with self._lock:
-            for pf in self._files:
-                pf.close()
-            self._files.clear()
-        self._local = threading.local()
-
-
-@dataclass
-class _NpySource(_Source):
-    member: str | None = None  # the array's name inside an .npz
-    dtype: Any = np.float32
-    labels: Any = None  # texts and metadata of an .npz, as a pyarrow Table
-    data_offset: int = 0  # where the rows start in a plain .npy
-    _fd: int | None = field(default=None, repr=False)
-
-    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
-        with ExitStack() as stack:
-            fh: BinaryIO = stack.enter_context(open(self.path, "rb"))
-            if self.member is not None:
-                zf = stack.enter_context(zipfile.ZipFile(fh))
-                fh = stack.enter_context(zf.open(self.member))
-            _read_npy_header(fh, self.path.name)
-            row_bytes = self.dim * self.dtype.itemsize
-            for start in range(0, self.n_rows, chunk_rows):
-                m = min(chunk_rows, self.n_rows - start)
-                raw = fh.read(m * row_bytes)
-                if len(raw) != m * row_bytes:
-                    raise InputError(f"{self.path.name}: the file ends before row {start + m}")
-                vectors = np.frombuffer(raw, dtype=self.dtype).reshape(m, self.dim)
-                labels = None if self.labels is None else self.labels.slice(start, m)
-                yield vectors, labels
-
-    def spans(self, chunk_rows: int) -> list[tuple[int, int]] | None:
-        if self.member is not None:  # a member of a zip reads in order only
-            return None
-        self._fd = os.open(self.path, os.O_RDONLY)
-        return [
-            (start, min(chunk_rows, self.n_rows - start))
-            for start in range(0, self.n_rows, chunk_rows)
-        ]
-
-    def read_span(
-        self, start: int, rows: int, chunk_rows: int
-    ) -> Iterator[tuple[NDArray[Any], Any]]:
-        assert self._fd is not None, "spans() opens the file"
-        # one buffer per thread: the task is done with a chunk before it reads the next
-        buffer = getattr(_local, "read", None)
-        if buffer is None or buffer.shape != (chunk_rows, self.dim) or buffer.dtype != self.dtype:
-            buffer = _local.read = np.empty((chunk_rows, self.dim), dtype=self.dtype)
-        out = buffer[:rows]
-        offset = self.data_offset + start * self.dim * out.itemsize
-        _pread_into(self._fd, memoryview(out).cast("B"), offset, self.path.name, start + rows)
-        yield out, None
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _pread_into(fd: int, buffer: memoryview, offset: int, name: str, end_row: int) -> None:
-    done = 0
-    while done < len(buffer):
-        n = os.preadv(fd, [buffer[done:]], offset + done)
-        if n == 0:
-            raise InputError(f"{name}: the file ends before row {end_row}")
-        done += n
-
-
-def _read_npy_header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-        shape, fortran, dtype = read.get(version, fmt.read_array_header_2_0)(fh)
-    except ValueError as exc:
-        raise InputError(f"{name}: not a numeric .npy array ({exc})") from None
-    return shape, fortran, dtype
-
-
-def open_source(path: str | os.PathLike[str], *, vector_column: str | None = None) -> _Source:
-    """Open a vector file for chunked reading and check its shape, reading no vectors yet.
-
-    ``.parquet``, ``.npy`` and ``.npz`` stream; ``.csv``/``.tsv`` are read whole.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; use --engine dask for a Parquet dataset folder")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return _open_parquet(path, vector_column)
-    if suffix == ".npy":
-        with open(path, "rb") as fh:
-            shape, fortran, dtype = _read_npy_header(fh, path.name)
-            data_offset = fh.tell()
-        return _npy_source(path, shape, fortran, dtype, data_offset=data_offset)
-    if suffix == ".npz":
-        return _open_npz(path)
-    data = load_vectors(path)  # CSV/TSV: small by nature, read whole
-    return _in_memory_source(path, data)
-
-
-def _open_parquet(path: Path, vector_column: str | None) -> _Source:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = read_parquet_schema(path)
-    metadata = pq.read_metadata(path)
-    n_rows = metadata.num_rows
-    vcol = find_vector_column(schema, vector_column)
-    if vcol is None:
-        columns = ", ".join(f"{f.name} ({f.type})" for f in schema)
-        raise InputError(f"{path.name}: no list column of vectors found; columns are: {columns}")
-    if n_rows == 0:
-        raise InputError(f"{path.name}: the table has no rows")
-    vtype = schema.field(vcol).type
-    if pa.types.is_fixed_size_list(vtype):
-        dim = vtype.list_size
-    else:  # variable-length lists: look at the first row
-        with pq.ParquetFile(path) as pf:
-            first = next(pf.iter_batches(batch_size=1, columns=[vcol]))
-        dim = len(first.column(0)[0])
-    index = schema.names.index(vcol)
-    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    return _ParquetSource(path, n_rows, dim, parquet_info(schema), vcol, index, groups)
-
-
-def _npy_source(path: Path, shape: tuple, fortran: bool, dtype: np.dtype, **kw: Any) -> _Source:
-    if len(shape) != 2:
-        raise InputError(f"{path.name}: expected a 2-D array (rows x dims), got shape {shape}")
-    check_real_dtype(dtype, path.name)
-    if shape[0] == 0 or shape[1] == 0:
-        raise InputError(f"{path.name}: the array is empty (shape {shape})")
-    if fortran:  # rows are not contiguous on disk; rare, so read it whole
-        return _in_memory_source(path, load_vectors(path))
-    return _NpySource(path, int(shape[0]), int(shape[1]), dtype=dtype, **kw)
-
-
-def _open_npz(path: Path) -> _Source:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = [n for n in zf.namelist() if n.endswith(".npy")]
-            headers = {}
-            for name in names:
-                with zf.open(name) as fh:
-                    headers[name[:-4]] = _read_npy_header(fh, path.name)
-    except zipfile.BadZipFile:
-        raise InputError(f"{path.name}: not a readable .npz file") from None
-    if "vectors" in headers:
-        key = "vectors"
-    else:
-        two_d = [k for k, h in headers.items() if len(h[0]) == 2]
-        if len(two_d) != 1:
-            raise InputError(
-                f"{path.name}: no array named 'vectors' (arrays: {', '.join(headers)})"
-            )
-        key = two_d[0]
-    shape = headers[key][0]
-    n_rows = int(shape[0]) if len(shape) == 2 else 0  # _npy_source refuses other shapes
-    labels, info = _npz_labels(path, [k for k in headers if k != key], n_rows)
-    return _npy_source(path, *headers[key], member=f"{key}.npy", labels=labels, info=info)
-
-
-def _npz_labels(path: Path, keys: list[str], n_rows: int) -> tuple[Any, dict[str, Any]]:
-    import pyarrow as pa
-
-    with np.load(path, allow_pickle=False) as npz:
-        texts, meta, info = npz_labels(npz, keys, n_rows, path.name)
-    columns: dict[str, Any] = {}
-    if texts is not None:
-        columns[TEXT_COLUMN] = pa.array(texts, type=pa.string())
-    columns.update({name: pa.array(values) for name, values in meta.items()})
-    return (pa.table(columns) if columns else None), info
-
-
-@dataclass
-class _ArraySource(_Source):
-    vectors: Any = None
-    labels: Any = None
-
-    def chunks(self, chunk_rows: int) -> Iterator[tuple[NDArray[Any], Any]]:
-        for start in range(0, self.n_rows, chunk_rows):
-            labels = None if self.labels is None else self.labels.slice(start, chunk_rows)
-            yield self.vectors[start : start + chunk_rows], labels
-
-
-def _in_memory_source(path: Path, data: Any) -> _Source:
-    import pyarrow as pa
-
-    columns: dict[str, Any] = {}
-    if data.texts is not None:
-        columns[TEXT_COLUMN] = pa.array(data.texts, type=pa.string())
-    if data.metadata is not None:
-        table = pa.Table.from_pandas(data.metadata, preserve_index=False)
-        columns.update(zip(table.column_names, table.columns, strict=True))
-    n, d = data.vectors.shape
-    labels = pa.table(columns) if columns else None
-    return _ArraySource(path, n, d, dict(data.info), vectors=data.vectors, labels=labels)
-
-
-# --------------------------------------------------------------------------- writing
-
-
-CODES_COLUMN = "codes"
-"""The column (Parquet) or array (``.npz``) that holds packed codes."""
-
-
-def codes_to_arrow(codes: NDArray[np.uint8]) -> Any:
-    """Packed codes as an Arrow fixed-size binary array, one value of bytes a vector."""
-    import pyarrow as pa
-
-    codes = np.ascontiguousarray(codes, dtype=np.uint8)
-    return pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(codes.shape[1]), len(codes), [None, pa.py_buffer(codes.tobytes())]
-    )
-
-
-class _ParquetSink:
-    """Writes row groups of :data:`~embreduce.io.ROW_GROUP_ROWS` rows, in order."""
-
-    random_access = False
-
-    def __init__(self, tmp: Path, source: _Source, info: dict[str, Any], codes: bool) -> None:
-        self.tmp, self.source, self.info, self.writer = tmp, source, info, None
-        self.codes, self.pending, self.n_pending = codes, [], 0
-
-    def write(self, vectors: NDArray[Any], labels: Any) -> None:
-        self.pending.append(self._table(vectors, labels))
-        self.n_pending += len(vectors)
-        if self.n_pending >= ROW_GROUP_ROWS:
-            self._flush(final=False)
-
-    def _flush(self, *, final: bool) -> None:
-        import pyarrow as pa
-
-        table = pa.concat_tables(self.pending)
-        whole = len(table) if final else len(table) - len(table) % ROW_GROUP_ROWS
-        if whole:
-            self._writer(table).write_table(
-                table.slice(0, whole).replace_schema_metadata(self.writer.schema.metadata),
-                row_group_size=ROW_GROUP_ROWS,
-            )
-        rest = table.slice(whole)
-        self.pending, self.n_pending = ([rest] if len(rest) else []), len(rest)
-
-    def _table(self, vectors: NDArray[Any], labels: Any) -> Any:
-        import pyarrow as pa
-
-        if self.codes:
-            column, name = codes_to_arrow(vectors), CODES_COLUMN
-            vfield = pa.field(name, column.type, nullable=False)
-        else:
-            column, name = vectors_to_arrow(vectors), self.source.vector_column
-            vfield = vector_field(name, column)
-        if labels is None:
-            return pa.Table.from_arrays([column], schema=pa.schema([vfield]))
-        index = self.source.vector_index
-        index = labels.num_columns if index is None else min(index, labels.num_columns)
-        return labels.add_column(index, vfield, column)
-
-    def _writer(self, table: Any) -> Any:
-        import pyarrow.parquet as pq
-
-        if self.writer is None:
-            meta = {**(table.schema.metadata or {}), _INFO_KEY: json.dumps(self.info).encode()}
-            meta.pop(b"pandas", None)
-            schema = table.schema.with_metadata(meta)
-            vectors = CODES_COLUMN if self.codes else self.source.vector_column
-            others = [c for c in schema.names if c != vectors]
-            # Dictionaries and min/max statistics only help the labels, not float vectors.
-            self.writer = pq.ParquetWriter(
-                self.tmp, schema, use_dictionary=others or False, write_statistics=others or False
-            )
-        return self.writer
-
-    def close(self) -> None:
-        if self.pending:
-            self._flush(final=True)
-        if self.writer is not None:
-            self.writer.close()
-
-
-class _NpySink:
-    """Writes the ``.npy`` header, then the rows as they come; ``.npz`` adds labels at the end."""
-
-    def __init__(self, tmp: Path, n_rows: int, dim: int, dtype: str, info: dict, npz: bool):
-        self.info, self.labels = info, []
-        self._stack = ExitStack()
-        fh: BinaryIO = self._stack.enter_context(open(tmp, "wb"))
-        self.zip = None
-        if npz:
-            self.zip = self._stack.enter_context(zipfile.ZipFile(fh, "w"))
-            member = f"{CODES_COLUMN if dtype == 'uint8' else 'vectors'}.npy"
-            fh = self._stack.enter_context(self.zip.open(member, "w", force_zip64=True))
-        header = {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-            "fortran_order": False,
-            "shape": (n_rows, dim),
-        }
-        np.lib.format.write_array_header_1_0(fh, header)
-        self.fh = fh
-        self.random_access = npz is False
-        if self.random_access:
-            fh.flush()
-            self._data_offset = fh.tell()
-            self._row_bytes = dim * np.dtype(dtype).itemsize
-
-    def write(self, vectors: NDArray[Any], labels: Any) -> None:
-        self.fh.write(np.ascontiguousarray(vectors).data)
-        if self.zip is not None and labels is not None:
-            self.labels.append(labels)
-
-    def write_rows(self, start: int, vectors: NDArray[Any]) -> None:
-        """Write rows ``start`` onwards in place, from any thread (``.npy`` only)."""
-        view = memoryview(np.ascontiguousarray(vectors)).cast("B")
-        offset = self._data_offset + start * self._row_bytes
-        while view:
-            n = os.pwrite(self.fh.fileno(), view, offset)
-            view, offset = view[n:], offset + n
-
-    def close(self) -> None:
-        self.fh.close()
-        if self.zip is not None:
-            for name, array in _npz_label_arrays(self.labels, self.info).items():
-                with self.zip.open(f"{name}.npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
-        self._stack.close()
-
-
-def _npz_label_arrays(labels: list[Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
-    import pyarrow as pa
-
-    arrays: dict[str, np.ndarray] = {}
-    if labels:
-        table = pa.concat_tables(labels)
-        for name in table.column_names:
-            column = table.column(name)
-            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                values = np.asarray(column.to_pylist(), dtype=np.str_)
-            else:
-                values = column.to_numpy()
-            arrays["texts" if name == TEXT_COLUMN else f"meta_{name}"] = values
-    arrays["info"] = np.asarray(json.dumps(info))
-    return arrays
-
-
 # --------------------------------------------------------------------------- compress
 
 
@@ -883,7 +429,7 @@ class _Workers:
 _local = threading.local()  # per worker thread: buffers reused from chunk to chunk
 
 
-def _tasks(src: _Source, chunk_rows: int, parallel: bool) -> Iterator[tuple[int, int, Any]]:
+def _tasks(src: VectorSource, chunk_rows: int, parallel: bool) -> Iterator[tuple[int, int, Any]]:
     """``(start, rows, chunk)`` per task. When there are several workers and the source can
     read pieces apart, the workers read them (chunk None); otherwise a thread reads ahead,
     in order."""
@@ -899,7 +445,7 @@ def _tasks(src: _Source, chunk_rows: int, parallel: bool) -> Iterator[tuple[int,
 
 
 def _compress_task(
-    src: _Source,
+    src: VectorSource,
     model: Compressor,
     sink: Any,
     chunk_rows: int,
@@ -1047,12 +593,7 @@ def compress(
         atomic_write(output) as tmp,
         progress_bar("Compressing", src.n_rows, enabled=show_progress, unit="rows") as bar,
     ):
-        if suffix == ".parquet":
-            sink: Any = _ParquetSink(tmp, src, info, codes=model.codec is not None)
-        else:
-            sink = _NpySink(
-                tmp, src.n_rows, model.output_width, model.output_dtype, info, npz=suffix == ".npz"
-            )
+        sink = open_sink(tmp, suffix, src, model.output_width, model.output_dtype, info)
         writer = _WriteBehind(sink)
         try:
             with _Workers(n_jobs if model.is_linear else 1) as workers:

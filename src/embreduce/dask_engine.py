@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embreduce.compress import Compressor, compress, open_source
+from embreduce.compress import Compressor, compress
 from embreduce.exceptions import EmbreduceError, InputError
+from embreduce.io import open_source
 from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.progress import progress_bar
 from embreduce.validation import check_int
@@ -70,12 +71,12 @@ def list_partitions(directory: str | os.PathLike[str]) -> list[Path]:
         raise InputError(
             f"{directory}: no such folder (--engine dask reads a Parquet dataset folder)"
         )
-    files = sorted(
+    files = [
         p
         for p in directory.rglob("*.parquet")
         if p.is_file()
         and not any(part.startswith(("_", ".")) for part in p.relative_to(directory).parts)
-    )
+    ]
     if not files:
         raise InputError(f"{directory}: no .parquet files found")
     return sorted(files, key=lambda p: _natural_key(p.relative_to(directory)))

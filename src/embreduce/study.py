@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from embreduce.exceptions import EmbreduceError, InputError, ParameterError
-from embreduce.io import EmbeddingSet, LabelledPairs, atomic_write, save_vectors, write_json
-from embreduce.outputs import check_output_folder
+from embreduce.io import EmbeddingSet, LabelledPairs, save_vectors, write_json
+from embreduce.outputs import atomic_write, check_output_folder
 from embreduce.progress import progress_bar
 from embreduce.validation import check_float, check_int, check_vectors
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from embreduce import __version__
-from embreduce.io import atomic_write
+from embreduce.outputs import atomic_write
 
 _SLOT = re.compile(r"\{\{ (\w+) \}\}")
 

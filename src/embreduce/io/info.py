@@ -1,0 +1,56 @@
+"""Provenance (``info``) stored with vectors, and JSON written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embreduce.exceptions import InputError
+from embreduce.outputs import atomic_write
+
+INFO_KEY = b"embreduce"
+"""The key of embreduce's provenance in a Parquet schema's metadata."""
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def json_default(obj: Any) -> Any:
+    """numpy values, arrays and paths as JSON values (``json.dumps``' ``default``)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def info_json(info: dict[str, Any]) -> str:
+    """``info`` as a JSON string: the one encoding every format stores it in."""
+    return json.dumps(info, default=json_default)
+
+
+def npz_info(value: np.ndarray, source: str) -> dict[str, Any]:
+    """The ``info`` member of an ``.npz``: a JSON object, or a one-line error."""
+    try:
+        info = json.loads(str(value))
+    except ValueError:
+        raise InputError(f"{source}: 'info' is not JSON") from None
+    if not isinstance(info, dict):
+        raise InputError(f"{source}: 'info' is not a JSON object")
+    return info
+
+
+def parquet_info(schema: Any) -> dict[str, Any]:
+    """The embreduce provenance stored in a Parquet schema, or ``{}``."""
+    raw = (schema.metadata or {}).get(INFO_KEY)
+    return json.loads(raw) if raw else {}
