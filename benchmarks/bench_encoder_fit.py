@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_quality import word_vectors  # noqa: E402
+from bench_quality import word_vectors
 
 CASES = ("minilm-128", "llm-1024", "transform")
 

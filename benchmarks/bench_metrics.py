@@ -109,7 +109,7 @@ def naive_pairs(X: np.ndarray, Y: np.ndarray) -> dict:
     return naive_stats(D, len(X), np.diag(D).copy(), DIFF_EDGES)
 
 
-def ours(kind: str):  # noqa: ANN201
+def ours(kind: str):
     def run(X: np.ndarray, Y: np.ndarray) -> dict:
         from embreduce.metrics import base_distribution, similarity_metrics
 

@@ -25,3 +25,10 @@ def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from embreduce.testing import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that opens a page in Chromium ``browser`` (``-m "not browser"``)."""
+    for item in items:
+        if "open_page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -68,7 +68,7 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def resolve_dtype(dtype: str | None):  # noqa: ANN201 - returns a torch.dtype or None
+def resolve_dtype(dtype: str | None):  # a torch.dtype or None
     """Map a dtype name to a ``torch.dtype`` (None keeps the model's own)."""
     import torch
 

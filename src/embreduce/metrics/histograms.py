@@ -64,10 +64,6 @@ class FineHistogram:
             counts = counts[: self.total]
         self.counts += counts
 
-    @property
-    def n(self) -> int:
-        return int(self.counts.sum())
-
     def coarse(self, edges: NDArray[np.float64]) -> list[int]:
         """Counts over ``edges`` (uniform, aligned to the fine bins); outliers in end bins."""
         ratio = round((edges[1] - edges[0]) / self.width)

@@ -34,7 +34,7 @@ def _eigen_truncation(U: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     return Z / norms[:, None]
 
 
-def pair_loss(U, Z, uu_sq=None):  # noqa: ANN001, ANN201 - torch tensors or numpy arrays alike
+def pair_loss(U, Z, uu_sq=None):  # torch tensors or numpy arrays alike
     """Mean over pairs i < j of ``(u_i . u_j - z_i . z_j)^2``, in O(n d k) via Gram matrices.
 
     ``sum_{i,j} (u_i.u_j - z_i.z_j)^2 = |U^T U|^2 - 2 |U^T Z|^2 + |Z^T Z|^2``; the diagonal

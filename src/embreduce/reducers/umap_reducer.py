@@ -45,7 +45,7 @@ def enable_umap_cache() -> int:
                         warnings.simplefilter("ignore")
                         function.enable_caching()
                     cached += 1
-                except Exception:  # noqa: BLE001 - no cache locator: compile as before
+                except Exception:  # no cache locator: it compiles on first use, as before
                     continue
     return cached
 

@@ -50,7 +50,6 @@ TRUST_BLOCK_ELEMENTS = 1 << 24
 NEIGHBOURS_EXACT_MAX = 20_000
 """Up to this many points the hover neighbours are exact; above, an approximate search
 (:func:`embreduce.metrics.neighbours.approximate_neighbours`) whose recall is measured."""
-"""Above this many points, trustworthiness is estimated from a seeded sample of rows."""
 LABEL_MAX_POINTS = {2: 12, 3: 8}
 """Up to this many points (per map dimension), texts are written beside the points;
 above, on hover only."""
@@ -118,7 +117,10 @@ def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str
     if method == "tsne":
         limit = max(1.0, math.floor((n - 1) / 3))
         if limit < _DEFAULT_PERPLEXITY:
-            note = f"t-SNE: perplexity {limit:g} instead of 30, the most {n} points allow"
+            note = (
+                f"t-SNE: perplexity {limit:g} instead of {_DEFAULT_PERPLEXITY:g}, "
+                f"the most {n} points allow"
+            )
             return {"perplexity": float(limit)}, [note]
     if method == "umap":
         params: dict[str, Any] = {}
@@ -126,7 +128,10 @@ def map_params(method: str, n: int, dims: int) -> tuple[dict[str, Any], list[str
         if n - 1 < _DEFAULT_N_NEIGHBORS:
             params["n_neighbors"] = max(2, n - 1)
             allowed = params["n_neighbors"]
-            notes.append(f"UMAP: n_neighbors {allowed} instead of 15, the most {n} points allow")
+            notes.append(
+                f"UMAP: n_neighbors {allowed} instead of {_DEFAULT_N_NEIGHBORS}, "
+                f"the most {n} points allow"
+            )
         if n <= dims + 8:  # too few points for a spectral start: it fails and warns
             params["init"] = "random"
             notes.append(f"UMAP: random start (a spectral start needs more than {n} points)")
@@ -556,9 +561,10 @@ def write_map(
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import tempfile
     >>> X = np.random.default_rng(0).normal(size=(20, 8))
-    >>> write_map(X, methods=["pca"], output=tmp / "map.html")  # doctest: +SKIP
+    >>> folder = tempfile.mkdtemp()
+    >>> write_map(X, methods=["pca"], output=f"{folder}/map.html")
     PosixPath('.../map.html')
     """
     check_output_file(output, suffixes=(".html",), overwrite=overwrite)
