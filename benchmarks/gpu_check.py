@@ -67,6 +67,17 @@ def main() -> None:
         float(np.abs(embedder.encode([t])[0] - batched[i]).max()) for i, t in enumerate(texts)
     )
     print(f"HF backend on {embedder.device}: max |alone - batched| = {worst:.2e}")
+    if worst > BATCH_TOLERANCE:
+        raise SystemExit(
+            f"FAIL: a text's vector depends on its batch (max difference {worst:.2e} > "
+            f"{BATCH_TOLERANCE:.0e}): padding or the attention mask leaks between texts"
+        )
+    print(f"OK: batch independent within {BATCH_TOLERANCE:.0e}")
+
+
+BATCH_TOLERANCE = 1e-3
+"""Largest difference allowed between a text embedded alone and in a padded batch (float
+kernels differ between batch shapes on a GPU, by far less than this)."""
 
 
 if __name__ == "__main__":

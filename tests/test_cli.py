@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -16,10 +19,79 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
+COMMANDS = {"embed", "study", "report", "compress", "export", "map"}
+
+
 def test_help_lists_the_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    assert "embed" in result.output
+    panel = result.output.split("Commands")[1]
+    listed = {line.strip("│ ").split()[0] for line in panel.splitlines() if line.startswith("│ ")}
+    assert COMMANDS <= listed, listed
+
+
+# One test per command, on one small study of 60 words: exit code, output and files.
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "study"
+    args = ["--methods", "pca", "--dims", "8", "--bits", "32,8", "--words", 60, "--k", 3]
+    args += ["--no-limit"]
+    result = invoke("study", *args, "-o", out, "--quiet", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_study_command(study_dir):
+    out, output = study_dir
+    assert re.search(r"Recommendation: \S+ at \d+ bits: [\d,]+ bytes a vector", output), output
+    assert {"results.csv", "study.json", "report.html", "vectors.parquet"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert (out / "models" / "pca-8" / "config.json").is_file()
+
+
+def test_report_command(study_dir, tmp_path):
+    out, _ = study_dir
+    page = tmp_path / "again.html"
+    result = invoke("report", out, "-o", page)
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {page}" in result.output
+    rec = json.loads((out / "study.json").read_text())["recommendation"]
+    assert f"{rec['method']}-{rec['dim']} at {rec['bits']} bits" in page.read_text("utf-8")
+
+
+def test_compress_command(study_dir, tmp_path):
+    out, _ = study_dir
+    small = tmp_path / "small.npy"
+    args = [out / "vectors.parquet", "--model", out / "models" / "pca-8", "-o", small]
+    result = invoke("compress", *args, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Compressed 60 vectors 384 -> 8 dims (float32)")
+    assert np.load(small).shape == (60, 8)
+    codes = tmp_path / "codes.npy"
+    result = invoke("compress", *args[:3], "-o", codes, "--bits", 8, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert np.load(codes).dtype == np.uint8 and np.load(codes).shape == (60, 8)
+
+
+def test_export_command(study_dir, tmp_path):
+    out, _ = study_dir
+    folder = tmp_path / "minilm-8"
+    result = invoke("export", out / "models" / "pca-8", "-o", folder)
+    assert result.exit_code == 0, result.output
+    assert str(folder) in result.output
+    assert (folder / "modules.json").is_file()
+
+
+def test_map_command(study_dir, tmp_path):
+    out, _ = study_dir
+    page = tmp_path / "map.html"
+    result = invoke("map", out / "vectors.parquet", "--methods", "pca", "-o", page, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {page}" in result.output
+    assert "would" in page.read_text("utf-8")  # one of the 60 words, as a hover label
 
 
 def test_embed_words_writes_parquet_and_prints_summary(tmp_path):

@@ -166,7 +166,7 @@ def test_missing_or_unreadable_model_folder(tmp_path, vectors):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
-    with pytest.raises((ModelNotFoundError, InputError)):
+    with pytest.raises(InputError, match=r"^\S*broken/config.json: cannot be read as JSON \("):
         compress(tmp_path / "in.npy", broken, tmp_path / "out.npy")
     assert not (tmp_path / "out.npy").exists()
 
@@ -271,7 +271,7 @@ def test_a_truncated_npy_is_an_error_naming_the_row(tmp_path, vectors, reducers,
     np.save(tmp_path / "in.npy", vectors)
     data = (tmp_path / "in.npy").read_bytes()
     (tmp_path / "in.npy").write_bytes(data[: len(data) - 10 * D * 4])  # 10 rows missing
-    with pytest.raises(InputError, match=r"in.npy: the file ends before row \d+"):
+    with pytest.raises(InputError, match=r"^in\.npy: the file ends before row \d+$"):
         compress(tmp_path / "in.npy", reducers["svd"][1], tmp_path / "out.npy", n_jobs=n_jobs)
     assert not (tmp_path / "out.npy").exists()
 

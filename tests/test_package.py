@@ -23,7 +23,11 @@ def test_every_exported_name_resolves():
     assert callable(embreduce.embed)
 
 
-def test_version_is_the_installed_one():
-    from importlib.metadata import version
+def test_version_is_the_one_in_pyproject():
+    import re
+    from pathlib import Path
 
-    assert embreduce.__version__ == version("embreduce")
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    declared = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.MULTILINE)
+    assert embreduce.__version__ == declared.group(1)
+    assert embreduce.__version__ != "0.0.0"  # the fallback when the package is not installed
