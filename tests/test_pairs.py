@@ -22,7 +22,12 @@ PAIRS = [
 
 
 def test_pairs_spearman_equals_sentence_transformers_evaluator(minilm):
-    from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator
+    try:  # sentence-transformers 5.x's path; the old one warns
+        from sentence_transformers.sentence_transformer.evaluation import (
+            EmbeddingSimilarityEvaluator,
+        )
+    except ImportError:
+        from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator
 
     first, second, scores = map(list, zip(*PAIRS, strict=True))
     evaluator = EmbeddingSimilarityEvaluator(first, second, scores, name="t")

@@ -33,6 +33,15 @@ _ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
 """The encoder's activations as torch modules (GELU: the exact erf form, like numpy's)."""
 
 
+def _st_modules() -> tuple[Any, Any]:
+    """sentence-transformers' ``Dense`` and ``Normalize``, from where this release keeps them."""
+    try:  # 5.x and later; the old path still works there but warns
+        from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+    except ImportError:
+        from sentence_transformers.models import Dense, Normalize
+    return Dense, Normalize
+
+
 def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
     """The reducer as sentence-transformers modules: ``Dense`` layers, maybe a ``Normalize``.
 
@@ -47,8 +56,8 @@ def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
         A reducer with no closed form as ``Dense`` layers (UMAP, t-SNE).
     """
     import torch
-    from sentence_transformers.models import Dense, Normalize
 
+    Dense, Normalize = _st_modules()
     spec = spec_of(reducer)
     if spec is None or spec.dense is None:
         name = method or type(reducer).__name__
@@ -140,8 +149,6 @@ def export_model(
     >>> SentenceTransformer("my-minilm-128").encode(["a happy dog"]).shape  # doctest: +SKIP
     (1, 128)
     """
-    from sentence_transformers.models import Normalize
-
     from embreduce.codecs import load_model_codec, save_codec
     from embreduce.embedding.models import DEFAULT_MODEL
 
@@ -166,6 +173,7 @@ def export_model(
     extra = config.get("extra") or {}
     base = base or extra.get("model") or DEFAULT_MODEL
     modules = reducer_modules(reducer, method=config.get("method"))
+    _, Normalize = _st_modules()
     if normalize:
         modules.append(Normalize())
     base_model, target = _load_base(base)
