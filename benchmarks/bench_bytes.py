@@ -160,7 +160,10 @@ def plain_candidates(data: dict, dims: list[int], bits: list[int]) -> list[dict]
 
 def library_baselines(data: dict) -> list[dict]:
     """sentence-transformers' quantize_embeddings and FAISS codecs, as their users use them."""
-    from sentence_transformers.quantization import quantize_embeddings
+    try:  # sentence-transformers 5.x's path; the old one warns
+        from sentence_transformers.util.quantization import quantize_embeddings
+    except ImportError:
+        from sentence_transformers.quantization import quantize_embeddings
 
     train, dev = data["train"], data["dev"]
     rows = []

@@ -107,7 +107,10 @@ def test_one_bit_centroids_are_each_sides_training_mean():
 
 
 def test_one_bit_equals_sentence_transformers_ubinary_of_the_centred_vectors():
-    from sentence_transformers.quantization import quantize_embeddings
+    try:  # sentence-transformers 5.x's path; the old one warns
+        from sentence_transformers.util.quantization import quantize_embeddings
+    except ImportError:
+        from sentence_transformers.quantization import quantize_embeddings
 
     X = vectors(k=20)
     codec = QuantizationCodec(bits=1).fit(X)

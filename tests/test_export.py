@@ -151,7 +151,11 @@ def test_export_carries_the_codec_and_gives_the_codes_compress_gives(
     tmp_path, train_vectors, text_vectors, bits
 ):
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.quantization import quantize_embeddings
+
+    try:  # sentence-transformers 5.x's path; the old one warns
+        from sentence_transformers.util.quantization import quantize_embeddings
+    except ImportError:
+        from sentence_transformers.quantization import quantize_embeddings
 
     from embreduce.codecs import QuantizationCodec, load_codec, save_codec
 
