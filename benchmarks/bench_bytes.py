@@ -112,25 +112,6 @@ def candidates(data: dict, methods: list[str], dims: list[int], bits: list[int])
     return rows
 
 
-def qat_candidates(data: dict, dims: list[int], bits: list[int]) -> list[dict]:
-    """The encoder trained through its quantizer (``quantize_bits``), at 1, 2 and 4 bits."""
-    train, dev = data["train"], data["dev"]
-    rows = []
-    for dim in [d for d in dims if d < train.shape[1]]:
-        for b in [b for b in bits if b in (1, 2, 4)]:
-            start = time.perf_counter()
-            reducer = make_reducer("encoder", dim, random_state=0, device="cpu", quantize_bits=b)
-            reducer.fit(train)
-            red_train, red_dev = reducer.transform(train), reducer.transform(dev)
-            decoded = QuantizationCodec(bits=b).fit(red_train).quantize(red_dev)
-            fit = time.perf_counter() - start
-            rows.append({"method": "encoder-qat", "dim": dim, "bits": b,
-                         "bytes": bytes_per_vector(dim, b), "spearman": spearman(data, decoded),
-                         "decoded": decoded, "fit_seconds": round(fit, 2)})  # fmt: skip
-            print(f"  encoder-qat-{dim} at {b} bits: fitted in {fit:.1f} s", flush=True)
-    return rows
-
-
 def plain_candidates(data: dict, dims: list[int], bits: list[int]) -> list[dict]:
     """The plain way: truncate or SVD, min/max uniform levels, 1 bit at 0."""
     train, dev = data["train"], data["dev"]
@@ -231,17 +212,12 @@ def main() -> None:
     )
     parser.add_argument("--dims", nargs="+", type=int, default=[16, 32, 64, 128, 256])
     parser.add_argument("--bits", nargs="+", type=int, default=[32, 16, 8, 4, 2, 1])
-    parser.add_argument(
-        "--qat", action="store_true", help="also the quantization-aware encoder at 1, 2, 4 bits"
-    )
     args = parser.parse_args()
     started = time.perf_counter()
     data = load(args.stsb)
     full = spearman(data, data["dev"])
     print(f"full float32 384-d (1,536 B): Spearman {full:.2f} on {len(data['scores'])} dev pairs")
     rows = candidates(data, args.methods, args.dims, args.bits)
-    if args.qat:
-        rows += qat_candidates(data, args.dims, args.bits)
     plain = plain_candidates(data, [d for d in args.dims if d < 384] + [384], args.bits)
     libs = library_baselines(data)
     table = frontier(rows, data, plain, full)

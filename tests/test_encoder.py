@@ -196,8 +196,6 @@ def test_bad_input_is_a_clear_value_error(change, message, X):
         ({"activation": "softmax"}, "activation"),
         ({"hidden_layers": (16, 0)}, "hidden_layers"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
-        ({"quantize_bits": 8}, "quantize_bits"),
-        ({"quantize_bits": 0}, "quantize_bits"),
     ],
 )
 def test_bad_parameters_name_themselves(params, message, X):
@@ -298,37 +296,3 @@ def test_transform_in_row_blocks_gives_the_same_result(fitted, X, monkeypatch):
     whole = fitted.transform(X)
     monkeypatch.setattr(encoder_module, "_TRANSFORM_ROWS", 7)
     np.testing.assert_array_equal(fitted.transform(X), whole)
-
-
-@pytest.mark.parametrize("bits", [1, 2, 4])
-def test_quantization_aware_training_sees_what_the_codec_decodes(bits):
-    import torch
-
-    from embreduce.codecs import QuantizationCodec
-    from embreduce.reducers.encoder import _Quantized
-
-    z = np.random.default_rng(bits).normal(size=(256, 6)).astype(np.float32)
-    zt = torch.from_numpy(z).requires_grad_(True)
-    coded = _Quantized(lambda x: x, bits)(zt)
-    want = QuantizationCodec(bits=bits).fit(z).quantize(z)
-    # torch's and numpy's quantiles differ in the last float bits: a value on a level's
-    # edge may round the other way
-    assert np.isclose(coded.detach().numpy(), want, atol=1e-4).mean() > 0.99
-    coded.sum().backward()  # straight through: the gradient of the identity
-    np.testing.assert_array_equal(zt.grad.numpy(), np.ones_like(z))
-
-
-def test_quantization_aware_fit_lowers_the_quantized_loss_and_reloads(tmp_path):
-    from study_fixture import clustered_vectors
-
-    X = clustered_vectors(600, 24, clusters=10, seed=3)
-    plain = CosineSimilarityEncoder(6, max_epochs=15, random_state=0).fit(X)
-    aware = CosineSimilarityEncoder(6, max_epochs=15, random_state=0, quantize_bits=1).fit(X)
-    # the validation loss is measured on the 1-bit codes: higher than the float loss of the
-    # same (SVD) start, and training lowers it
-    assert aware.init_validation_loss_ > plain.init_validation_loss_
-    assert min(aware.validation_loss_curve_) < aware.init_validation_loss_
-    aware.save(tmp_path / "enc")
-    again = CosineSimilarityEncoder.load(tmp_path / "enc")
-    assert again.quantize_bits == 1
-    np.testing.assert_allclose(again.transform(X), aware.transform(X), atol=1e-6)

@@ -22,10 +22,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import erf
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from embreduce.codecs import QuantizationCodec
 from embreduce.devices import resolve_device
 from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
@@ -93,12 +92,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         activations) from the uncentred SVD projection of the L2-normalised training
         vectors, so training starts from that baseline; ``"random"`` draws uniform
         weights like torch's default.
-    quantize_bits : {1, 2, 4} or None, default=None
-        Quantization-aware training: the loss is computed on the outputs quantized as
-        :class:`embreduce.codecs.QuantizationCodec` with this many bits would decode them
-        (ranges from each batch), with gradients passed straight through the rounding,
-        so that the codes, not the floats, keep the cosines. Quantize the outputs with a
-        codec of the same bits afterwards. ``None`` trains on the floats.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where training runs; ``"auto"`` takes a GPU when torch sees one. ``transform``
         always runs in numpy on the CPU.
@@ -160,7 +153,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions({"svd", "random"})],
-        "quantize_bits": [None, Options(Integral, {1, 2, 4})],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -181,7 +173,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         n_iter_no_change: int = 8,
         tol: float = 1e-4,
         init: str = "svd",
-        quantize_bits: int | None = None,
         device: str = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: bool = False,
@@ -198,7 +189,6 @@ class CosineSimilarityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.init = init
-        self.quantize_bits = quantize_bits
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -545,8 +535,7 @@ def _train(
     n_train = len(train_idx)
     schedule = _Schedule(est, n_train)
     opt = torch.optim.AdamW(net.parameters(), lr=est.learning_rate, weight_decay=est.weight_decay)
-    coded = _Quantized(net, est.quantize_bits) if est.quantize_bits else net
-    validation = _Validation(coded, rows, val_idx, est.batch_size)
+    validation = _Validation(net, rows, val_idx, est.batch_size)
     init_val = validation.loss() if validation else None
     stopping = _EarlyStopping(net, init_val, est.tol, est.n_iter_no_change)
     loss_curve: list[float] = []
@@ -555,7 +544,7 @@ def _train(
     with progress_bar("training encoder", est.max_epochs, enabled=bool(est.verbose)) as bar:
         for epoch in range(1, est.max_epochs + 1):
             order = train_idx[torch.randperm(n_train, generator=gen)]
-            epoch_loss, step = _epoch(coded, opt, rows, order, schedule, step)
+            epoch_loss, step = _epoch(net, opt, rows, order, schedule, step)
             loss_curve.append(epoch_loss)
             bar.advance(1)
             if not validation:
@@ -647,34 +636,6 @@ def _epoch(
         epoch_loss += float(loss.detach())
         step += 1
     return epoch_loss / schedule.n_batches, step
-
-
-class _Quantized:
-    """``net``'s outputs quantized as a codec of ``bits`` bits decodes them (straight-through).
-
-    The ranges come from the batch itself: for 1 bit each dimension's median is the
-    threshold and the codes decode to -1 and +1 (the codec's ``one_bit="sign"``); for 2 and
-    4 bits, ``bits`` uniform levels between the codec's default quantiles.
-    """
-
-    def __init__(self, net: Any, bits: int) -> None:
-        self.net, self.bits = net, int(bits)
-
-    def __call__(self, x: Any) -> Any:
-        import torch
-
-        z = self.net(x)
-        zd = z.detach()
-        if self.bits == 1:
-            q = torch.where(zd > zd.median(dim=0).values, 1.0, -1.0)
-        else:
-            tail = QuantizationCodec.DEFAULT_QUANTILE[self.bits]
-            low = torch.quantile(zd, tail, dim=0)
-            high = torch.quantile(zd, 1.0 - tail, dim=0)
-            levels = 2**self.bits - 1
-            step = ((high - low) / levels).clamp_min(1e-12)
-            q = low + torch.clamp(torch.round((zd - low) / step), 0, levels) * step
-        return z + (q - z).detach()  # the forward value is q; the gradient is z's
 
 
 class _Validation:
