@@ -121,6 +121,49 @@ def knn_scores(
     return recall, 1.0 - scaled * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 
 
+def sampled_trustworthiness(
+    U: NDArray[np.floating],
+    maps: list[NDArray[np.floating]],
+    k: int,
+    batches: list[NDArray[np.int64]],
+    *,
+    block_size: int | None = None,
+) -> NDArray[np.float64]:
+    """Trustworthiness of several maps of the same unit rows ``U``, one estimate a batch.
+
+    Each batch of query rows is compared with every row once in the original space (the
+    expensive product), and that strip then ranks the neighbours of every map: the same
+    values as :func:`knn_scores` on each map alone, for one original-space pass instead of
+    one a map.
+
+    Returns
+    -------
+    ndarray of shape (len(maps), len(batches))
+        Each map's unbiased estimate from each batch.
+    """
+    n = U.shape[0]
+    bs = resolve_block_size(block_size, n)
+    U32 = U.astype(np.float32, copy=False)
+    Vs = [V.astype(np.float32, copy=False) for V in maps]
+    buf = np.empty(bs * n, dtype=np.float32)
+    scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    out = np.empty((len(maps), len(batches)))
+    for b, batch in enumerate(batches):
+        penalty = np.zeros(len(maps))
+        for s in range(0, len(batch), bs):
+            R = np.asarray(batch[s : s + bs], dtype=np.int64)
+            h = len(R)
+            So = np.matmul(U32[R], U32.T, out=buf[: h * n].reshape(h, n))
+            So[np.arange(h), R] = -np.inf
+            _, kth_o = top_k(So, k)
+            for m, V in enumerate(Vs):
+                Sr = V[R] @ V.T
+                Sr[np.arange(h), R] = -np.inf
+                penalty[m] += rank_penalty(So, kth_o, top_k(Sr, k)[0], k)
+        out[:, b] = 1.0 - penalty * n / len(batch) * scale
+    return out
+
+
 def recall_at_k(
     original: ArrayLike, reduced: ArrayLike, k: int = 10, *, block_size: int | None = None
 ) -> float:

@@ -171,24 +171,36 @@ def map_trustworthiness(
     :data:`TRUST_SAMPLE_ROWS` seeded rows (each still ranked against every point), taken in
     :data:`TRUST_BATCHES` batches whose spread gives the ± (1.96 standard errors).
     """
+    return maps_trustworthiness(X, [coords], seed=seed)[0]
+
+
+def maps_trustworthiness(
+    X: NDArray[np.floating], maps: list[NDArray[np.floating]], *, seed: int = 0
+) -> list[tuple[float, int, int | None, float | None]]:
+    """:func:`map_trustworthiness` of several maps of ``X``, sharing the original-space work.
+
+    Above :data:`TRUST_MAX_ROWS` points, each sampled row's similarities to every point are
+    computed once for all the maps.
+    """
     from embreduce.metrics import trustworthiness
-    from embreduce.metrics.blocks import check_pair
-    from embreduce.metrics.neighbours import knn_scores
+    from embreduce.metrics.blocks import unit_rows
+    from embreduce.metrics.neighbours import sampled_trustworthiness
 
     n = len(X)
     k = min(TRUST_K, (n - 1) // 2)
     if n <= TRUST_MAX_ROWS:
-        return float(trustworthiness(X, coords, k=k)), k, None, None
-    U, V = check_pair(X, coords)
+        return [(float(trustworthiness(X, coords, k=k)), k, None, None) for coords in maps]
+    U = unit_rows(X).astype(np.float32)
+    units = [unit_rows(coords, name="reduced").astype(np.float32) for coords in maps]
     rows = np.random.default_rng(seed).choice(n, TRUST_SAMPLE_ROWS, replace=False)
+    batches = [np.sort(batch) for batch in np.array_split(rows, TRUST_BATCHES)]
     block = max(16, min(TRUST_SAMPLE_ROWS // TRUST_BATCHES, TRUST_BLOCK_ELEMENTS // n))
-    U, V = U.astype(np.float32), V.astype(np.float32)
-    values = [
-        knn_scores(U, V, k, rows=np.sort(batch), block_size=block, trust=True)[1]
-        for batch in np.array_split(rows, TRUST_BATCHES)
-    ]
-    margin = 1.96 * float(np.std(values, ddof=1)) / np.sqrt(len(values))
-    return float(np.mean(values)), k, TRUST_SAMPLE_ROWS, margin
+    values = sampled_trustworthiness(U, units, k, batches, block_size=block)
+    results = []
+    for per_batch in values:
+        margin = 1.96 * float(np.std(per_batch, ddof=1)) / np.sqrt(len(per_batch))
+        results.append((float(np.mean(per_batch)), k, TRUST_SAMPLE_ROWS, margin))
+    return results
 
 
 NEIGHBOURS_RECALL = 0.95
@@ -381,7 +393,7 @@ def compute_maps(
     dims : {2, 3}
     seed : int
     show_progress : bool
-        A progress bar over the methods (each: reduce, then trustworthiness).
+        A progress bar for each stage: reducing (one step a method), then trustworthiness.
 
     Returns
     -------
@@ -397,7 +409,13 @@ def compute_maps(
     maps, notes = [], []
     methods = list(dict.fromkeys(methods))
     with progress_bar("Reducing", len(methods), enabled=show_progress) as bar:
-        _reduce_all(X, methods, dims, seed, maps, notes, bar)
+        reduced = _reduce_all(X, methods, dims, seed, notes, bar)
+    with progress_bar("Trustworthiness", 1, enabled=show_progress) as bar:
+        trusts = maps_trustworthiness(X, [r[1] for r in reduced], seed=seed)
+        bar.advance(1)
+    for (method, coords, params, seconds, graph), trust in zip(reduced, trusts, strict=True):
+        value, k, sampled, margin = trust
+        maps.append(SentenceMap(method, coords, value, k, sampled, params, seconds, margin, graph))
     if maps and maps[0].k < TRUST_K:
         notes.append(f"trustworthiness uses k={maps[0].k}: {len(X)} points allow no more")
     return maps, notes
@@ -408,19 +426,18 @@ def _reduce_all(
     methods: list[str],
     dims: int,
     seed: int,
-    maps: list[SentenceMap],
     notes: list[str],
     bar: Any,
-) -> None:
-    """Each method's map and its trustworthiness, one step of ``bar`` each."""
+) -> list[tuple[str, NDArray[np.float32], dict, float, NDArray[np.int64] | None]]:
+    """Each method's ``(method, coords, params, seconds, graph)``, one step of ``bar`` each."""
+    reduced = []
     for method in methods:
         start = time.perf_counter()
         coords, params, method_notes, graph = _reduce(method, X, dims, seed)
         notes += method_notes
-        trust, k, sampled, margin = map_trustworthiness(X, coords, seed=seed)
-        seconds = time.perf_counter() - start
-        maps.append(SentenceMap(method, coords, trust, k, sampled, params, seconds, margin, graph))
+        reduced.append((method, coords, params, time.perf_counter() - start, graph))
         bar.advance(1)
+    return reduced
 
 
 def _map_title(m: SentenceMap) -> tuple[str, str]:
@@ -551,7 +568,7 @@ def write_map(
         Replace an existing file at ``output`` that embreduce did not write (a page
         embreduce wrote is always regenerated). Checked before any work.
     show_progress : bool
-        One progress bar for each stage: reducing (and trustworthiness), neighbours, page.
+        One progress bar for each stage: reducing, trustworthiness, neighbours, page.
 
     Returns
     -------
