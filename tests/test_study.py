@@ -510,3 +510,31 @@ def test_study_cli_weights_by_frequency(tmp_path):
     result = CliRunner().invoke(app, [*args, "--weights", "zipf", "-o", str(tmp_path / "x")])
     assert result.exit_code == 1 and "use frequency or column:NAME" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_sampled_metrics_are_stated_in_the_notes(tmp_path, monkeypatch):
+    from embreduce.metrics import distributions
+
+    monkeypatch.setattr(distributions, "EXACT_MAX_N", 50)
+    monkeypatch.setattr(distributions, "DEFAULT_MAX_PAIRS", 500)
+    monkeypatch.setattr(distributions, "DEFAULT_MAX_QUERIES", 40)
+    result = run_study(
+        EmbeddingSet(low_rank_vectors()),
+        tmp_path / "s",
+        methods=["svd"],
+        dims=[4],
+        bits=[32],
+        limit=False,
+        show_progress=False,
+    )
+    notes = result.notes
+    assert "train split: pair statistics from 500 seeded pairs and recall@k and " in (
+        " ".join(notes)
+    )
+    assert any("from 40 seeded query rows" in note for note in notes)
+    monkeypatch.undo()
+    small = run_study(
+        EmbeddingSet(low_rank_vectors()), tmp_path / "t", methods=["svd"], dims=[4],
+        bits=[32], limit=False, show_progress=False,
+    )  # fmt: skip
+    assert not any("seeded" in note for note in small.notes)

@@ -947,8 +947,23 @@ def _precision_rows(
         except InputError as exc:  # e.g. a reducer or a code that maps a row to zero
             run.notes.append(f"{method}-{dim} at {bits} bits ({split}) not measured: {exc}")
             continue
+        _note_sampling(run.notes, split, metrics)
         rows.append(_row(method, dim, split, metrics, **extra))
     return rows
+
+
+def _note_sampling(notes: list[str], split: str, metrics: dict[str, Any]) -> None:
+    """Say once per split when the pair statistics or the neighbour metrics were sampled."""
+    said = []
+    if metrics.get("sampled"):
+        said.append(f"pair statistics from {metrics['n_pairs']:,} seeded pairs")
+    if metrics.get("knn_sampled"):
+        said.append(
+            f"recall@k and trustworthiness from {metrics['knn_queries']:,} seeded query rows"
+        )
+    note = f"{split} split: " + " and ".join(said) if said else ""
+    if note and note not in notes:
+        notes.append(note)
 
 
 def _takes_sample_weight(reducer: Any) -> bool:
