@@ -152,7 +152,15 @@ def test_parse_bits_reads_a_list():
 
 @pytest.mark.parametrize(
     "params",
-    [{"calibration": "median"}, {"quantile": 0.5}, {"quantile": -0.1}, {"one_bit": "zero"}],
+    [
+        {"calibration": "median"},
+        {"quantile": 0.5},
+        {"quantile": -0.1},
+        {"one_bit": "zero"},
+        {"rotation": "pca"},
+        {"rotation": "random", "bits": 16},
+        {"random_state": -1},
+    ],
 )
 def test_other_bad_params_name_the_parameter(params):
     with pytest.raises(ParameterError, match=next(iter(params))):
@@ -229,3 +237,42 @@ def test_unfitted_codec_cannot_encode():
 
     with pytest.raises(NotFittedError):
         QuantizationCodec().encode(vectors())
+
+
+@pytest.mark.parametrize("rotation", ["random", "itq"])
+@pytest.mark.parametrize("bits", [8, 4, 2, 1])
+def test_a_rotated_codec_rotates_orthogonally_and_back(tmp_path, rotation, bits):
+    X = vectors(n=300, k=9)
+    codec = QuantizationCodec(bits=bits, rotation=rotation, random_state=3).fit(X)
+    R = codec.rotation_
+    np.testing.assert_allclose(R @ R.T, np.eye(9), atol=1e-5)
+    expected_center = np.median(X, axis=0) if rotation == "itq" else np.zeros(9)
+    np.testing.assert_allclose(codec.center_, expected_center, atol=1e-6)
+    # the codes are those of the plain codec on the rotated vectors
+    plain = QuantizationCodec(bits=bits).fit((X - codec.center_) @ R)
+    np.testing.assert_array_equal(codec.encode(X), plain.encode((X - codec.center_) @ R))
+    # decoding rotates back: the cosines are those of the rotated codes
+    decoded = codec.quantize(X)
+    np.testing.assert_allclose(decoded @ R, plain.quantize((X - codec.center_) @ R), atol=1e-5)
+    np.testing.assert_array_equal(codec.encode(X[:1]), codec.encode(X)[:1])  # one row alike
+    save_codec(tmp_path, codec)
+    back = load_codec(tmp_path)
+    assert back.rotation == rotation
+    np.testing.assert_array_equal(back.encode(X), codec.encode(X))
+
+
+def test_a_random_rotation_spreads_unbalanced_dimensions_for_one_bit_codes():
+    rng = np.random.default_rng(0)
+    scales = np.array([8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1, 0.05])  # like PCA's components
+    X = rng.normal(size=(3000, 8)) * scales
+    test = rng.normal(size=(400, 8)) * scales
+
+    def cosine_error(codec):
+        Z, T = codec.fit(X).quantize(test), test
+        Zn = Z / np.linalg.norm(Z, axis=1, keepdims=True)
+        Tn = T / np.linalg.norm(T, axis=1, keepdims=True)
+        return np.mean((Zn @ Zn.T - Tn @ Tn.T) ** 2)
+
+    plain = cosine_error(QuantizationCodec(bits=1))
+    rotated = cosine_error(QuantizationCodec(bits=1, rotation="random"))
+    assert rotated < plain

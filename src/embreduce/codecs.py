@@ -47,7 +47,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.outputs import PathLike, atomic_write, check_output_file
-from embreduce.validation import check_vectors
+from embreduce.validation import check_int, check_vectors
 
 BITS = (32, 16, 8, 4, 2, 1)
 """The precisions a codec offers, in bits a dimension."""
@@ -58,10 +58,16 @@ CALIBRATIONS = ("quantile", "minmax")
 ONE_BIT_LEVELS = ("sign", "centroid")
 """What a 1-bit code decodes to: -1/+1, or each side's mean on the training vectors."""
 
+ROTATIONS = ("random", "itq")
+"""Rotations a codec can apply before quantizing (at 8 bits or fewer)."""
+
+ITQ_ITERATIONS = 50
+
 CODEC_CONFIG = "codec.json"
 CODEC_WEIGHTS = "codec.safetensors"
 CODEC_FORMAT_VERSION = 1
 
+_STATE = ("low_", "step_", "threshold_", "rotation_", "center_")
 _BLOCK_ROWS = 16384  # rows encoded or decoded at a time: memory stays flat
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 
@@ -142,6 +148,15 @@ class QuantizationCodec(BaseEstimator):
     one_bit : {"sign", "centroid"}, default="sign"
         At 1 bit, decode to -1/+1 (cosine = ``1 - 2 * hamming / k``), or to the mean of
         each dimension's training values below and above its median.
+    rotation : {None, "random", "itq"}, default=None
+        At 8 bits or fewer, rotate the vectors before quantizing: ``"random"``, a seeded
+        random orthogonal matrix (it spreads the variance of PCA/SVD outputs over every
+        dimension); ``"itq"``, that matrix refined by iterative quantization (Gong &
+        Lazebnik) on the vectors minus their training median. Decoding rotates back, so
+        the decoded vectors approximate the input (minus that median with ``"itq"``) and
+        the cosines are those of the rotated codes. See BENCHMARKS.md for when it helps.
+    random_state : int, default=0
+        Seeds the rotation.
 
     Attributes
     ----------
@@ -153,6 +168,10 @@ class QuantizationCodec(BaseEstimator):
         The distance between two consecutive levels (integer precisions only).
     threshold_ : ndarray of shape (n_features_in_,)
         The training median each dimension is compared with (1 bit only).
+    rotation_ : ndarray of shape (n_features_in_, n_features_in_)
+        The orthogonal matrix applied before quantizing (with ``rotation`` only).
+    center_ : ndarray of shape (n_features_in_,)
+        What is subtracted before rotating: the training median (``"itq"``) or zeros.
 
     See Also
     --------
@@ -180,11 +199,15 @@ class QuantizationCodec(BaseEstimator):
         calibration: str = "quantile",
         quantile: float | None = None,
         one_bit: str = "sign",
+        rotation: str | None = None,
+        random_state: int = 0,
     ) -> None:
         self.bits = bits
         self.calibration = calibration
         self.quantile = quantile
         self.one_bit = one_bit
+        self.rotation = rotation
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
 
@@ -205,8 +228,11 @@ class QuantizationCodec(BaseEstimator):
         bits = self._check_params()
         X = check_vectors(X, name="X")
         self.n_features_in_ = X.shape[1]
-        for name in ("low_", "step_", "threshold_"):
+        for name in _STATE:
             self.__dict__.pop(name, None)
+        if self.rotation is not None:
+            self._fit_rotation(X)
+            X = self._rotate(X)
         if bits == 1:
             self._fit_one_bit(X)
         elif bits <= 8:
@@ -224,12 +250,41 @@ class QuantizationCodec(BaseEstimator):
             raise ParameterError(
                 f"one_bit={self.one_bit!r} is not allowed: use one of " + ", ".join(ONE_BIT_LEVELS)
             )
+        if self.rotation is not None:
+            if self.rotation not in ROTATIONS:
+                raise ParameterError(
+                    f"rotation={self.rotation!r} is not allowed: use None or one of "
+                    + ", ".join(ROTATIONS)
+                )
+            if bits > 8:
+                raise ParameterError(f"rotation applies to 8 bits or fewer, not {bits}")
+        check_int(self.random_state, "random_state", low=0)
         q = self.quantile
         if q is not None and (
             isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q < 0.5
         ):
             raise ParameterError(f"quantile={q!r} is not allowed: use a number in [0, 0.5)")
         return bits
+
+    def _fit_rotation(self, X: NDArray[np.float32]) -> None:
+        k = X.shape[1]
+        rng = np.random.default_rng(self.random_state)
+        q, r = np.linalg.qr(rng.normal(size=(k, k)))
+        R = q * np.sign(np.diag(r))  # a uniformly random orthogonal matrix
+        X64 = X.astype(np.float64)
+        if self.rotation == "itq":
+            center = np.median(X64, axis=0)
+            V = X64 - center
+            for _ in range(ITQ_ITERATIONS):  # rotate V towards its own sign pattern
+                U, _, Wt = np.linalg.svd(V.T @ np.sign(V @ R))
+                R = U @ Wt
+        else:
+            center = np.zeros(k)
+        self.rotation_ = R.astype(np.float32)
+        self.center_ = center.astype(np.float32)
+
+    def _rotate(self, X: NDArray[np.float32]) -> NDArray[np.float32]:
+        return ((X - self.center_) @ self.rotation_).astype(np.float32)
 
     def _fit_levels(self, X: NDArray[np.float32], bits: int) -> None:
         q = self.quantile if self.quantile is not None else self.DEFAULT_QUANTILE[bits]
@@ -284,6 +339,8 @@ class QuantizationCodec(BaseEstimator):
         out = np.empty((X.shape[0], self.bytes_per_vector()), np.uint8)
         for start in range(0, X.shape[0], _BLOCK_ROWS):
             block = X[start : start + _BLOCK_ROWS]
+            if hasattr(self, "rotation_"):
+                block = self._rotate(block)
             out[start : start + len(block)] = self._encode_block(block)
         return out
 
@@ -308,7 +365,10 @@ class QuantizationCodec(BaseEstimator):
         out = np.empty((codes.shape[0], self.n_features_in_), np.float32)
         for start in range(0, codes.shape[0], _BLOCK_ROWS):
             block = np.ascontiguousarray(codes[start : start + _BLOCK_ROWS])
-            out[start : start + len(block)] = self._decode_block(block)
+            decoded = self._decode_block(block)
+            if hasattr(self, "rotation_"):  # back to the input's axes: cosines unchanged
+                decoded = decoded @ self.rotation_.T
+            out[start : start + len(block)] = decoded
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -359,11 +419,7 @@ class QuantizationCodec(BaseEstimator):
     # ------------------------------------------------------------------ state
 
     def _get_state(self) -> dict[str, NDArray[np.float32]]:
-        return {
-            name: getattr(self, name)
-            for name in ("low_", "step_", "threshold_")
-            if hasattr(self, name)
-        }
+        return {name: getattr(self, name) for name in _STATE if hasattr(self, name)}
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
@@ -503,14 +559,17 @@ def load_codec(folder: PathLike) -> QuantizationCodec:
     k = config["n_features_in"]
     arrays = _read_codec_arrays(folder)
     expected = [] if bits > 8 else ["low_", "step_"] + (["threshold_"] if bits == 1 else [])
+    expected += ["rotation_", "center_"] if codec.rotation is not None else []
     if sorted(arrays) != sorted(expected):
         raise InputError(
             f"{folder / CODEC_WEIGHTS}: holds {sorted(arrays)}, expected {expected} for {bits} bits"
         )
     for name, value in arrays.items():
-        if value.shape != (k,) or not np.isfinite(value).all():
+        shape = (k, k) if name == "rotation_" else (k,)
+        if value.shape != shape or not np.isfinite(value).all():
             raise InputError(
-                f"{folder / CODEC_WEIGHTS}: {name} must be {k} finite values, "
+                f"{folder / CODEC_WEIGHTS}: {name} must be {' x '.join(map(str, shape))} "
+                "finite values, "
                 f"got shape {value.shape}"
             )
         setattr(codec, name, value.astype(np.float32))

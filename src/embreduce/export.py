@@ -264,7 +264,12 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
         "vectors = codec.decode(codes)  # compare codes by the cosine of these\n"
         "```\n"
     )
-    if codec.bits == 1:
+    if getattr(codec, "rotation", None) is not None:
+        text += (
+            "\nThe codec rotates the vectors before quantizing (`(x - center_) @ rotation_`, "
+            "both in `codec.safetensors`); no plain library call gives the same codes.\n"
+        )
+    elif codec.bits == 1:
         text += (
             "\nWithout embreduce, the same bits are sentence-transformers' "
             '`quantize_embeddings(embeddings - threshold, precision="ubinary")`, with '
