@@ -6,7 +6,8 @@ every reducer and codec is fitted on the *train* sentences (no scores) and judge
 scores, and its share of the full float32 384-d vectors' Spearman ("retained").
 
 Candidates: the original vectors and every method x dim, each at every precision of
-:mod:`embreduce.codecs` (calibrated on the train sentences). Alongside, in the same run:
+:mod:`embreduce.codecs` (calibrated on the train sentences), and at 4 bits and fewer also
+with each codec rotation (``--rotations``, default random and ITQ). Alongside, in the same run:
 sentence-transformers' ``quantize_embeddings`` (binary, 48 B; int8 with ranges from the
 train sentences, 384 B) and FAISS ``index_factory`` codecs when ``faiss`` imports
 (``pip install 'embreduce[bench]'``). For each budget it also reports recall@10 against the
@@ -80,8 +81,13 @@ def spearman(data: dict, dev: np.ndarray) -> float:
     return pairs_spearman(dev[data["a"]], dev[data["b"]], data["scores"])
 
 
-def candidates(data: dict, methods: list[str], dims: list[int], bits: list[int]) -> list[dict]:
-    """Every method x dim x bits (and the original x bits), judged on the dev pairs."""
+def candidates(
+    data: dict, methods: list[str], dims: list[int], bits: list[int], rotations: list[str]
+) -> list[dict]:
+    """Every method x dim x bits (and the original x bits), judged on the dev pairs.
+
+    At 4 bits and fewer, each codec rotation in ``rotations`` is a candidate too.
+    """
     train, dev = data["train"], data["dev"]
     sides = [("original", train.shape[1], None)]
     sides += [(m, d, None) for m in methods for d in dims if d < train.shape[1]]
@@ -96,18 +102,21 @@ def candidates(data: dict, methods: list[str], dims: list[int], bits: list[int])
             red_train, red_dev = reducer.transform(train), reducer.transform(dev)
         fit = time.perf_counter() - start
         for b in bits:
-            decoded = QuantizationCodec(bits=b).fit(red_train).quantize(red_dev)
-            rows.append(
-                {
-                    "method": method,
-                    "dim": dim,
-                    "bits": b,
-                    "bytes": bytes_per_vector(dim, b),
-                    "spearman": spearman(data, decoded),
-                    "decoded": decoded,
-                    "fit_seconds": round(fit, 2),
-                }
-            )
+            for rotation in [None, *(rotations if b <= 4 else [])]:
+                codec = QuantizationCodec(bits=b, rotation=rotation).fit(red_train)
+                decoded = codec.quantize(red_dev)
+                rows.append(
+                    {
+                        "method": method,
+                        "dim": dim,
+                        "bits": b,
+                        "rotation": rotation,
+                        "bytes": bytes_per_vector(dim, b),
+                        "spearman": spearman(data, decoded),
+                        "decoded": decoded,
+                        "fit_seconds": round(fit, 2),
+                    }
+                )
         print(f"  {method}-{dim}: fitted in {fit:.1f} s", flush=True)
     return rows
 
@@ -168,8 +177,9 @@ def library_baselines(data: dict) -> list[dict]:
 
 
 def name(row: dict) -> str:
-    """``method-dim at bits bits (bytes B)``."""
-    return f"{row['method']}-{row['dim']} at {row['bits']} bits ({row['bytes']} B)"
+    """``method-dim at bits bits (bytes B)``, and the codec's rotation if any."""
+    rotated = f", {row['rotation']} rotation" if row.get("rotation") else ""
+    return f"{row['method']}-{row['dim']} at {row['bits']} bits{rotated} ({row['bytes']} B)"
 
 
 def frontier(rows: list[dict], data: dict, plain: list[dict], full: float) -> list[dict]:
@@ -212,12 +222,18 @@ def main() -> None:
     )
     parser.add_argument("--dims", nargs="+", type=int, default=[16, 32, 64, 128, 256])
     parser.add_argument("--bits", nargs="+", type=int, default=[32, 16, 8, 4, 2, 1])
+    parser.add_argument(
+        "--rotations",
+        nargs="*",
+        default=["random", "itq"],
+        help="codec rotations also tried at 4 bits and fewer (none: --rotations)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     data = load(args.stsb)
     full = spearman(data, data["dev"])
     print(f"full float32 384-d (1,536 B): Spearman {full:.2f} on {len(data['scores'])} dev pairs")
-    rows = candidates(data, args.methods, args.dims, args.bits)
+    rows = candidates(data, args.methods, args.dims, args.bits, args.rotations)
     plain = plain_candidates(data, [d for d in args.dims if d < 384] + [384], args.bits)
     libs = library_baselines(data)
     table = frontier(rows, data, plain, full)
