@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, ParameterError
 from embreduce.io import EmbeddingSet
 from embreduce.study import RESULT_COLUMNS, load_study, recommend, run_study, split_holdout
 
@@ -538,3 +538,27 @@ def test_sampled_metrics_are_stated_in_the_notes(tmp_path, monkeypatch):
         bits=[32], limit=False, show_progress=False,
     )  # fmt: skip
     assert not any("seeded" in note for note in small.notes)
+
+
+def test_codec_rotations_are_candidates_of_their_own(tmp_path):
+    from embreduce.codecs import load_codec
+
+    out = tmp_path / "s"
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(300, 16)) * np.geomspace(8, 0.05, 16)).astype(np.float32)
+    result = run_study(EmbeddingSet(X), out, methods=["pca"], dims=[8], bits=[8, 1],
+                       rotations=["random", "itq"], budget=1, limit=False,
+                       show_progress=False)  # fmt: skip
+    names = {(r["method"], r["bits"]) for r in result.rows}
+    assert {("pca+random", 1), ("pca+itq", 1), ("pca", 1), ("pca", 8)} <= names
+    assert ("pca+itq", 8) not in names  # rotations are tried at 4 bits and fewer
+    model = out / "models" / "pca-8"
+    assert {"codec-1bit-random", "codec-1bit-itq"} <= {p.name for p in model.glob("codec-*")}
+    rec = result.recommendation
+    one_bit = [r for r in result.rows if r["split"] == "eval" and r["bits"] == 1]
+    best = max(one_bit, key=lambda r: r["spearman"])
+    assert rec["method"] == best["method"]  # within the 1-byte budget, the best 1-bit code
+    rotation = rec["method"].partition("+")[2] or None
+    assert load_codec(model).rotation == rotation  # the model's default is that codec
+    with pytest.raises(ParameterError, match="rotations: unknown pca"):
+        run_study(EmbeddingSet(X), tmp_path / "t", rotations=["pca"], show_progress=False)

@@ -428,6 +428,14 @@ BitsOpt = Annotated[
         "--bits", help="Comma-separated bits a dimension, crossed with --dims: 32,16,8,4,2,1."
     ),
 ]
+RotationsOpt = Annotated[
+    str,
+    typer.Option(
+        "--rotations",
+        help="Codec rotations also tried at 4 bits and fewer, comma-separated: random, itq "
+        "(candidates named e.g. pca+itq). Default: none.",
+    ),
+]
 BudgetOpt = Annotated[
     int | None,
     typer.Option("--budget", help="Bytes a vector: recommend the best candidate within it."),
@@ -496,6 +504,7 @@ def study(
     methods: MethodsOpt = "pca,svd,random,truncate,encoder",
     dims: DimsOpt = "16,32,64,128,256,512,1024",
     bits: BitsOpt = "32,8,4,1",
+    rotations: RotationsOpt = "",
     budget: BudgetOpt = None,
     holdout: HoldoutOpt = 0.2,
     eval_path: EvalOpt = None,
@@ -529,6 +538,7 @@ def study(
         methods=[m.strip() for m in methods.split(",") if m.strip()],
         dims=_int_list(dims, "--dims"),
         bits=_int_list(bits, "--bits"),
+        rotations=[r.strip() for r in rotations.split(",") if r.strip()],
         budget=budget,
         holdout=holdout,
         seed=seed,

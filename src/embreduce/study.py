@@ -166,6 +166,11 @@ class StudySettings:
     bits : sequence of int
         Precisions crossed with every dim, from 32, 16, 8, 4, 2, 1 bits a dimension
         (see :mod:`embreduce.codecs`); each reduced vector is judged as its codes decode.
+    rotations : sequence of str
+        Codec rotations (``"random"``, ``"itq"``) also tried at 4 bits and fewer: each
+        is a candidate of its own, named ``<method>+<rotation>`` (e.g. ``pca+itq``), with
+        its codec saved as ``codec-<bits>bit-<rotation>/`` beside the method's model.
+        Default none.
     budget : int, optional
         Bytes a vector: recommend the best candidate of at most this size.
     rank_by : {"pairs", "cosine"}, optional
@@ -194,6 +199,7 @@ class StudySettings:
     save_models: bool = True
     weights: str | None = None
     bits: Sequence[int] = DEFAULT_BITS
+    rotations: Sequence[str] = ()
     budget: int | None = None
     rank_by: str | None = None
 
@@ -216,6 +222,7 @@ class StudySettings:
 
         bits = [check_bits(b) for b in _as_list(self.bits, "bits")]
         set_(self, "bits", tuple(sorted(set(bits), reverse=True)))
+        set_(self, "rotations", _check_rotations(self.rotations))
         if self.budget is not None:
             set_(self, "budget", check_int(self.budget, "budget", low=1))
         if self.rank_by is not None and self.rank_by not in RANK_BY:
@@ -237,6 +244,24 @@ def _as_list(values: Any, name: str) -> list[Any]:
     if not out:
         raise ParameterError(f"{name} is empty: give at least one")
     return out
+
+
+def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
+    from embreduce.codecs import ROTATIONS
+
+    if isinstance(rotations, str):
+        raise ParameterError(f"rotations must be a list, got {rotations!r}")
+    names = tuple(dict.fromkeys(str(r) for r in rotations))
+    unknown = [r for r in names if r not in ROTATIONS]
+    if unknown:
+        raise ParameterError(
+            f"rotations: unknown {', '.join(unknown)}; choose from {', '.join(ROTATIONS)}"
+        )
+    return names
+
+
+ROTATED_MAX_BITS = 4
+"""Codec rotations are tried at this many bits a dimension and fewer."""
 
 
 def _check_methods(methods: Sequence[str]) -> tuple[str, ...]:
@@ -757,6 +782,11 @@ def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
     run.pairs_reference = _pairs_spearman(first, second, scores)
 
 
+def codec_folder(bits: int, rotation: str | None = None) -> str:
+    """The folder of a study's codec inside its model folder: ``codec-4bit``, ``codec-2bit-itq``."""
+    return f"codec-{bits}bit" + (f"-{rotation}" if rotation else "")
+
+
 def _save_default_codec(run: _Run) -> None:
     """Give the recommended model its recommended precision (what compress uses by default)."""
     from embreduce.codecs import load_codec, save_codec
@@ -764,9 +794,11 @@ def _save_default_codec(run: _Run) -> None:
     rec = run.record.get("recommendation")
     if not rec or rec["method"] == ORIGINAL or rec["bits"] == 32 or not run.settings.save_models:
         return
-    model = run.output_dir / "models" / f"{rec['method']}-{rec['dim']}"
-    if (model / f"codec-{rec['bits']}bit").is_dir():
-        save_codec(model, load_codec(model / f"codec-{rec['bits']}bit"), overwrite=True)
+    method, _, rotation = rec["method"].partition("+")
+    model = run.output_dir / "models" / f"{method}-{rec['dim']}"
+    codec = model / codec_folder(rec["bits"], rotation or None)
+    if codec.is_dir():
+        save_codec(model, load_codec(codec), overwrite=True)
 
 
 def _check_budget(run: _Run) -> None:
@@ -876,6 +908,12 @@ def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
     rows = []
     for bits in run.settings.bits:
         rows += _precision_rows(run, method, dim, bits, reduced, reduced_pairs, seconds)
+        if method == ORIGINAL or bits > ROTATED_MAX_BITS:
+            continue
+        for rotation in run.settings.rotations:
+            rows += _precision_rows(
+                run, method, dim, bits, reduced, reduced_pairs, seconds, rotation=rotation
+            )
     return rows
 
 
@@ -922,18 +960,24 @@ def _precision_rows(
     reduced: dict[str, np.ndarray],
     reduced_pairs: tuple[np.ndarray, np.ndarray] | None,
     seconds: dict[str, float],
+    *,
+    rotation: str | None = None,
 ) -> list[dict[str, Any]]:
     """Both splits' rows of one candidate at ``bits``, judged on the decoded vectors.
 
     The codec is calibrated on the training split's reduced vectors, as compress will
-    use it, and saved beside the reducer as ``codec-<bits>bit/``.
+    use it, and saved beside the reducer as ``codec-<bits>bit/`` (``-<rotation>`` added
+    for a rotated codec, whose rows are named ``<method>+<rotation>``).
     """
     from embreduce.codecs import QuantizationCodec, bytes_per_vector, save_codec
 
-    codec = QuantizationCodec(bits=bits).fit(reduced["train"])
+    codec = QuantizationCodec(bits=bits, rotation=rotation, random_state=run.settings.seed)
+    codec.fit(reduced["train"])
     if method != ORIGINAL and bits < 32 and run.settings.save_models:
-        folder = run.output_dir / "models" / f"{method}-{dim}" / f"codec-{bits}bit"
+        folder = run.output_dir / "models" / f"{method}-{dim}" / codec_folder(bits, rotation)
         save_codec(folder, codec, overwrite=True)
+    if rotation is not None:
+        method = f"{method}+{rotation}"
     extra: dict[str, Any] = {"bits": bits, "bytes": bytes_per_vector(dim, bits), **seconds}
     if reduced_pairs is not None:
         spearman = _pairs_spearman(*(codec.quantize(v) for v in reduced_pairs), run.pairs.scores)

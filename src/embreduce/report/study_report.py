@@ -71,9 +71,17 @@ def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
 TABLE_COLUMNS = table_columns(10)
 
 
+ROTATION_NAMES = {"random": "random", "itq": "ITQ"}
+
+
 def method_name(method: str) -> str:
-    """The display name of a method (raw text; escape before putting it in HTML)."""
-    return METHOD_NAMES.get(method, method)
+    """The display name of a method (raw text; escape before putting it in HTML).
+
+    A study's rotated-codec candidates (``pca+itq``) read "PCA, ITQ rotation".
+    """
+    base, _, rotation = method.partition("+")
+    name = METHOD_NAMES.get(base, base)
+    return f"{name}, {ROTATION_NAMES.get(rotation, rotation)} rotation" if rotation else name
 
 
 @dataclass
