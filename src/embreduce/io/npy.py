@@ -22,6 +22,8 @@ from embreduce.validation import check_real_dtype
 
 @dataclass
 class NpySource(VectorSource):
+    """A plain ``.npy`` (read by offset, from any thread) or an ``.npz`` member (in order)."""
+
     member: str | None = None  # the array's name inside an .npz
     dtype: Any = np.float32
     labels: Any = None  # texts and metadata of an .npz, as a pyarrow Table
@@ -85,6 +87,7 @@ def _pread_into(fd: int, buffer: memoryview, offset: int, name: str, end_row: in
 
 
 def read_npy_header(fh: BinaryIO, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The ``(shape, fortran_order, dtype)`` of an ``.npy`` stream, or a one-line error."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(fh)

@@ -34,6 +34,7 @@ def npz_text_array(texts: list[str], name: str = "texts") -> NDArray[np.str_]:
 
 
 def save_npz(tmp: Path, data: EmbeddingSet) -> None:
+    """Write ``data`` to ``tmp`` as ``.npz``: vectors, texts, ``meta_<column>``, ``info``."""
     arrays: dict[str, np.ndarray] = {"vectors": data.vectors}
     if data.texts is not None:
         arrays["texts"] = npz_text_array(data.texts)
@@ -49,6 +50,7 @@ def save_npz(tmp: Path, data: EmbeddingSet) -> None:
 
 
 def load_npz(path: Path) -> EmbeddingSet:
+    """Read a whole ``.npz``: the ``vectors`` array (or the only 2-D one) and its labels."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             files = dict(npz.items())
@@ -121,6 +123,7 @@ def npz_labels(
 
 
 def open_npz(path: Path) -> VectorSource:
+    """Open an ``.npz`` for reading its vectors a chunk at a time; labels are read now."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.endswith(".npy")]
@@ -147,6 +150,7 @@ def open_npz(path: Path) -> VectorSource:
 
 
 def npz_label_table(path: Path, keys: list[str], n_rows: int) -> tuple[Any, dict[str, Any]]:
+    """An ``.npz``'s texts and metadata as a pyarrow Table (or None), and its ``info``."""
     import pyarrow as pa
 
     with np.load(path, allow_pickle=False) as npz:
@@ -159,6 +163,7 @@ def npz_label_table(path: Path, keys: list[str], n_rows: int) -> tuple[Any, dict
 
 
 def npz_label_arrays(labels: list[Any], info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Streamed labels (pyarrow Tables) and ``info`` as the arrays an ``.npz`` holds."""
     import pyarrow as pa
 
     arrays: dict[str, np.ndarray] = {}

@@ -23,6 +23,7 @@ ROW_GROUP_ROWS = 65_536
 
 
 def save_parquet(tmp: Path, data: EmbeddingSet) -> None:
+    """Write ``data`` to ``tmp`` as Parquet (see :func:`~embreduce.io.save_vectors`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -116,6 +117,7 @@ def codes_to_arrow(codes: NDArray[np.uint8]) -> Any:
 
 
 def read_parquet_table(path: Path) -> Any:
+    """A whole Parquet file as a pyarrow Table, or a one-line :class:`InputError`."""
     import pyarrow.parquet as pq
 
     try:
@@ -167,6 +169,7 @@ def find_vector_column(schema: Any, vector_column: str | None = None) -> str | N
 
 
 def load_parquet(path: Path, text_column: str | None, vector_column: str | None) -> EmbeddingSet:
+    """Read a whole Parquet file of vectors: a list column, or all-numeric columns."""
     table = read_parquet_table(path)
     if table.num_rows == 0:
         raise InputError(f"{path.name}: the table has no rows")
@@ -186,6 +189,8 @@ MAX_SPAN_CHUNKS = 8
 
 @dataclass
 class ParquetSource(VectorSource):
+    """A Parquet file read in batches; row groups can be decoded side by side."""
+
     group_rows: list[int] = field(default_factory=list)  # rows per row group
     _group_at: dict[int, int] = field(default_factory=dict, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -242,6 +247,7 @@ class ParquetSource(VectorSource):
 
 
 def open_parquet(path: Path, vector_column: str | None) -> VectorSource:
+    """Open a Parquet file for chunked reading, checking its vector column and rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

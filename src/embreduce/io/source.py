@@ -45,6 +45,8 @@ class VectorSource:
 
 @dataclass
 class ArraySource(VectorSource):
+    """Vectors already in memory (CSV/TSV, Fortran-ordered ``.npy``), served in chunks."""
+
     vectors: Any = None
     labels: Any = None
 
@@ -55,6 +57,7 @@ class ArraySource(VectorSource):
 
 
 def in_memory_source(path: Path, data: Any) -> VectorSource:
+    """A source over an :class:`EmbeddingSet` read whole, its vectors checked."""
     import pyarrow as pa
 
     columns: dict[str, Any] = {}

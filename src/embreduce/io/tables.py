@@ -16,6 +16,7 @@ from embreduce.io.embedding_set import EmbeddingSet
 def split_labels(
     frame: pd.DataFrame, text_column: str | None, source: str
 ) -> tuple[list[str] | None, pd.DataFrame | None]:
+    """A frame's text column (``text_column``, else ``text``) and the other columns."""
     if text_column is not None and text_column not in frame.columns:
         raise InputError(
             f"{source}: no text column '{text_column}'; columns are: "
@@ -30,6 +31,7 @@ def split_labels(
 def split_numeric_frame(
     frame: pd.DataFrame, source: str, text_column: str | None, info: dict[str, Any]
 ) -> EmbeddingSet:
+    """A table of numbers as an :class:`EmbeddingSet`, labels from its other columns."""
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     if text_column is not None and text_column in numeric:
         numeric.remove(text_column)
@@ -45,6 +47,7 @@ def split_numeric_frame(
 
 
 def read_delimited(path: Path, header: int | None) -> pd.DataFrame:
+    """A CSV/TSV as strings (UTF-8 checked), or a one-line :class:`InputError`."""
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     check_utf8(path)
     try:
@@ -56,10 +59,12 @@ def read_delimited(path: Path, header: int | None) -> pd.DataFrame:
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def is_number(value: str) -> bool:
+    """Whether ``value`` parses as a float."""
     try:
         float(value)
     except ValueError:
@@ -68,6 +73,7 @@ def is_number(value: str) -> bool:
 
 
 def load_numeric_table(path: Path, text_column: str | None) -> EmbeddingSet:
+    """Read a CSV/TSV of numbers, with or without a header and a label column."""
     raw = read_delimited(path, header=None)
     if raw.empty:
         raise InputError(f"{path.name}: the file is empty")
@@ -90,6 +96,7 @@ def load_numeric_table(path: Path, text_column: str | None) -> EmbeddingSet:
 
 
 def check_utf8(path: Path) -> None:
+    """Raise a one-line :class:`InputError` naming the first byte that is not UTF-8."""
     with open(path, "rb") as fh:
         data = fh.read()
     try:

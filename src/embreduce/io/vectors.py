@@ -128,6 +128,7 @@ def load_vectors(
 
 
 def existing_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if it is a non-empty file, else a one-line :class:`InputError`."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
