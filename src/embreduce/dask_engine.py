@@ -207,7 +207,10 @@ def _run(
     outputs = [tmp / path.relative_to(source) for path in files]
     for out in outputs:
         out.parent.mkdir(parents=True, exist_ok=True)
-    [shared] = client.scatter([model], broadcast=True)
+    # hash=False: a fresh key every run. With content-hashed keys, a second run of the same
+    # model on a shared scheduler can reuse a key the first run's client is releasing, and
+    # its tasks then fail with "lost data".
+    [shared] = client.scatter([model], broadcast=True, hash=False)
     futures = client.map(
         _compress_partition,
         [str(p) for p in files],
