@@ -124,3 +124,34 @@ def test_parquet_output_has_full_row_groups(tmp_path, model):
         meta = pq.ParquetFile(out).metadata
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         assert sizes == [ROW_GROUP_ROWS, 4_464]
+
+
+def test_compress_writes_a_rotated_codec_the_study_saved(tmp_path):
+    from typer.testing import CliRunner
+
+    from embreduce.cli import app
+    from embreduce.codecs import load_codec
+    from embreduce.reducers import load_reducer
+    from embreduce.study import run_study
+
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(300, 16)) * np.geomspace(8, 0.05, 16)).astype(np.float32)
+    run_study(EmbeddingSet(X), tmp_path / "s", methods=["pca"], dims=[8], bits=[32, 1],
+              rotations=["itq"], limit=False, show_progress=False)  # fmt: skip
+    model = tmp_path / "s" / "models" / "pca-8"
+    np.save(tmp_path / "in.npy", X)
+    out = tmp_path / "codes.npy"
+    args = ["compress", str(tmp_path / "in.npy"), "--model", str(model), "-o", str(out)]
+    result = CliRunner().invoke(app, [*args, "--bits", "1", "--rotation", "itq", "-q"])
+    assert result.exit_code == 0, result.output
+    codec = load_codec(model / "codec-1bit-itq")
+    assert codec.rotation == "itq"
+    expected = codec.encode(load_reducer(model).transform(X))
+    np.testing.assert_array_equal(np.load(out), expected)
+    plain = load_codec(model / "codec-1bit").encode(load_reducer(model).transform(X))
+    assert not np.array_equal(expected, plain)  # the rotation changes the codes
+    result = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "x.npy"), "--bits", "1",
+                                      "--rotation", "random"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "no 1-bit random codec was saved with this model (saved: 1, 1-itq)" in (result.output)
+    assert not (tmp_path / "x.npy").exists()

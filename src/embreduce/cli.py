@@ -398,6 +398,13 @@ class OutputDtype(str, enum.Enum):
     float16 = "float16"
 
 
+class Rotation(str, enum.Enum):
+    """Rotations of a codec (see embreduce.codecs.ROTATIONS)."""
+
+    random = "random"
+    itq = "itq"
+
+
 class RankBy(str, enum.Enum):
     """What the study's recommendation ranks by."""
 
@@ -617,6 +624,13 @@ CodeBitsOpt = Annotated[
         "study saved beside the model (32: float32). Default: the model's saved precision.",
     ),
 ]
+CodeRotationOpt = Annotated[
+    Rotation | None,
+    typer.Option(
+        "--rotation",
+        help="With --bits: the rotated codec a study saved with --rotations (random, itq).",
+    ),
+]
 VectorColumnOpt = Annotated[
     str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
 ]
@@ -645,6 +659,7 @@ def compress(
     dtype: OutputDtypeOpt = "float32",
     normalize: NormalizeOpt = False,
     bits: CodeBitsOpt = None,
+    rotation: CodeRotationOpt = None,
     vector_column: VectorColumnOpt = None,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
@@ -672,6 +687,7 @@ def compress(
     if jobs is not None and engine != "local":
         raise typer.BadParameter("applies to --engine local; use --workers", param_hint="--jobs")
     opts = dict(dtype=dtype, normalize=normalize, bits=bits, vector_column=vector_column)
+    opts["rotation"] = None if rotation is None else Rotation(rotation).value
     opts["overwrite"] = overwrite
     if engine == "dask":
         from embreduce.dask_engine import compress_dataset

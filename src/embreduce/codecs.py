@@ -611,29 +611,50 @@ def _read_codec_arrays(folder: Path) -> dict[str, NDArray]:
         raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
 
 
-def load_model_codec(directory: PathLike, bits: int | None = None) -> Any:
-    """The codec saved with a model for ``bits``, its default codec, or None for float32.
+def codec_folder(bits: int, rotation: str | None = None) -> str:
+    """The folder of a study's codec inside a model folder: ``codec-4bit``, ``codec-2bit-itq``."""
+    return f"codec-{bits}bit" + (f"-{rotation}" if rotation else "")
+
+
+def load_model_codec(
+    directory: PathLike, bits: int | None = None, rotation: str | None = None
+) -> Any:
+    """The codec saved with a model for ``bits`` (and ``rotation``), its default, or None.
+
+    Without ``bits``, the model's default codec (``codec.json`` in its folder) or None for
+    float32 vectors; ``rotation`` then must be None.
 
     Raises
     ------
     ParameterError
-        ``bits`` not in 32, 16, 8, 4, 2, 1.
+        ``bits`` not in 32, 16, 8, 4, 2, 1; a ``rotation`` not in :data:`ROTATIONS` or
+        without ``bits``.
     ModelNotFoundError
-        No codec for ``bits`` was saved with the model (the message lists those that were).
+        No such codec was saved with the model (the message lists those that were).
     """
     directory = Path(directory)
+    if rotation is not None and rotation not in ROTATIONS:
+        raise ParameterError(f"rotation: use one of {', '.join(ROTATIONS)}, not {rotation!r}")
     if bits is None:
+        if rotation is not None:
+            raise ParameterError("rotation: give bits too (codec-<bits>bit-<rotation>)")
         return load_codec(directory) if has_codec(directory) else None
     bits = check_bits(bits)
-    if bits == 32:
+    if bits == 32 and rotation is None:
         return None
-    folder = directory / f"codec-{bits}bit"
+    folder = directory / codec_folder(bits, rotation)
     if has_codec(folder):
         return load_codec(folder)
-    if bits == 16:  # float16 needs no calibration: the Compressor fits it to its width
+    if bits == 16 and rotation is None:  # float16 needs no calibration: fitted to its width
         return QuantizationCodec(bits=16)
-    saved = sorted(int(p.name[6:-3]) for p in directory.glob("codec-*bit") if has_codec(p))
+    saved = sorted(
+        (p.name[len("codec-") :].replace("bit", "", 1) for p in directory.glob("codec-*bit*")
+         if has_codec(p)),
+        key=lambda name: (len(name.split("-")), int(name.split("-")[0]), name),
+    )  # fmt: skip
+    flag = f"--bits {bits}" + (f" --rotations {rotation}" if rotation else "")
+    kind = f"{bits}-bit" + (f" {rotation}" if rotation else "")
     raise ModelNotFoundError(
-        f"{directory}: no {bits}-bit codec was saved with this model (saved: "
-        f"{', '.join(map(str, saved)) or 'none'}); run `embreduce study` with --bits {bits}"
+        f"{directory}: no {kind} codec was saved with this model (saved: "
+        f"{', '.join(saved) or 'none'}); run `embreduce study` with {flag}"
     )

@@ -142,6 +142,7 @@ class Compressor:
         dtype: str = "float32",
         normalize: bool = False,
         bits: int | None = None,
+        rotation: str | None = None,
     ) -> Compressor:
         """Load a reducer saved by ``save_reducer`` (``embreduce study`` saves them).
 
@@ -149,7 +150,8 @@ class Compressor:
         (``codec-<bits>bit/``; 32 means plain float32 vectors); without it, the precision
         saved with the model (``codec.json``, which ``embreduce study`` writes for its
         recommendation) is used, else float32; with ``normalize`` or ``dtype="float16"``
-        the output is vectors, not codes.
+        the output is vectors, not codes. ``rotation`` (``"random"``, ``"itq"``) picks the
+        rotated codec a study saved with ``--rotations`` (``codec-<bits>bit-<rotation>/``).
         """
         from embreduce.reducers import load_reducer
 
@@ -157,7 +159,7 @@ class Compressor:
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
         reducer = load_reducer(directory)
-        codec = load_model_codec(directory, bits)
+        codec = load_model_codec(directory, bits, rotation)
         if bits is None and (normalize or dtype != "float32"):
             codec = None  # asked for vectors: the saved default precision does not apply
         return cls(
@@ -509,6 +511,7 @@ def compress(
     dtype: str = "float32",
     normalize: bool = False,
     bits: int | None = None,
+    rotation: str | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     n_jobs: int | None = None,
@@ -540,6 +543,8 @@ def compress(
         ``uint8`` array of shape (n, bytes a vector), Parquet a fixed-size binary column
         ``codes``, ``.npz`` a ``codes`` array with the texts and metadata. Without it, the
         precision saved with the model, else float32 vectors.
+    rotation : {"random", "itq"}, optional
+        With ``bits``, the rotated codec the study saved (``--rotations``).
     vector_column : str, optional
         The Parquet column that holds the vectors; default ``embedding``, else the first
         list column.
@@ -583,7 +588,9 @@ def compress(
     if n_jobs < 1:
         raise InputError(f"n_jobs must be at least 1, got {n_jobs}")
     if not isinstance(model, Compressor):
-        model = Compressor.load(model, dtype=dtype, normalize=normalize, bits=bits)
+        model = Compressor.load(
+            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation
+        )
     start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)

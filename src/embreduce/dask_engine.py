@@ -118,6 +118,7 @@ def compress_dataset(
     dtype: str = "float32",
     normalize: bool = False,
     bits: int | None = None,
+    rotation: str | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     show_progress: bool = False,
@@ -144,7 +145,7 @@ def compress_dataset(
     n_workers : int
         Workers of the local cluster (one thread each), when neither ``scheduler`` nor
         ``client`` is given.
-    dtype, normalize, vector_column, chunk_rows, show_progress
+    dtype, normalize, bits, rotation, vector_column, chunk_rows, show_progress
         As for :func:`embreduce.compress.compress`.
     overwrite : bool
         Write into an existing folder: each partition written replaces a file of the same
@@ -166,7 +167,9 @@ def compress_dataset(
     model_dir = None if isinstance(model, Compressor) else model
     output = check_output_folder(output, inputs=[source, model_dir], overwrite=overwrite)
     if not isinstance(model, Compressor):
-        model = Compressor.load(model, dtype=dtype, normalize=normalize, bits=bits)
+        model = Compressor.load(
+            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation
+        )
     source = Path(source)
     n_rows = {}
     for path in files:

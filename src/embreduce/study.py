@@ -782,14 +782,9 @@ def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
     run.pairs_reference = _pairs_spearman(first, second, scores)
 
 
-def codec_folder(bits: int, rotation: str | None = None) -> str:
-    """The folder of a study's codec inside its model folder: ``codec-4bit``, ``codec-2bit-itq``."""
-    return f"codec-{bits}bit" + (f"-{rotation}" if rotation else "")
-
-
 def _save_default_codec(run: _Run) -> None:
     """Give the recommended model its recommended precision (what compress uses by default)."""
-    from embreduce.codecs import load_codec, save_codec
+    from embreduce.codecs import codec_folder, load_codec, save_codec
 
     rec = run.record.get("recommendation")
     if not rec or rec["method"] == ORIGINAL or rec["bits"] == 32 or not run.settings.save_models:
@@ -969,7 +964,7 @@ def _precision_rows(
     use it, and saved beside the reducer as ``codec-<bits>bit/`` (``-<rotation>`` added
     for a rotated codec, whose rows are named ``<method>+<rotation>``).
     """
-    from embreduce.codecs import QuantizationCodec, bytes_per_vector, save_codec
+    from embreduce.codecs import QuantizationCodec, bytes_per_vector, codec_folder, save_codec
 
     codec = QuantizationCodec(bits=bits, rotation=rotation, random_state=run.settings.seed)
     codec.fit(reduced["train"])
