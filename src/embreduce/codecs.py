@@ -106,6 +106,25 @@ def check_bits(bits: Any, *, name: str = "bits") -> int:
     return int(bits)
 
 
+def check_rotation(rotation: Any, *, name: str = "rotation") -> str | None:
+    """Return ``rotation`` if it is None or one of :data:`ROTATIONS`, else raise one line.
+
+    Examples
+    --------
+    >>> check_rotation("itq")
+    'itq'
+    >>> check_rotation("pca")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.ParameterError: rotation='pca' is not allowed: use None or one of ...
+    """
+    if rotation is not None and rotation not in ROTATIONS:
+        raise ParameterError(
+            f"{name}={rotation!r} is not allowed: use None or one of " + ", ".join(ROTATIONS)
+        )
+    return rotation
+
+
 def parse_bits(values: str | Iterable[Any], *, name: str = "bits") -> list[int]:
     """Read a list of precisions such as ``"32,8,4,1"``; each must be in :data:`BITS`.
 
@@ -250,14 +269,8 @@ class QuantizationCodec(BaseEstimator):
             raise ParameterError(
                 f"one_bit={self.one_bit!r} is not allowed: use one of " + ", ".join(ONE_BIT_LEVELS)
             )
-        if self.rotation is not None:
-            if self.rotation not in ROTATIONS:
-                raise ParameterError(
-                    f"rotation={self.rotation!r} is not allowed: use None or one of "
-                    + ", ".join(ROTATIONS)
-                )
-            if bits > 8:
-                raise ParameterError(f"rotation applies to 8 bits or fewer, not {bits}")
+        if check_rotation(self.rotation) is not None and bits > 8:
+            raise ParameterError(f"rotation applies to 8 bits or fewer, not {bits}")
         check_int(self.random_state, "random_state", low=0)
         q = self.quantile
         if q is not None and (
@@ -633,8 +646,7 @@ def load_model_codec(
         No such codec was saved with the model (the message lists those that were).
     """
     directory = Path(directory)
-    if rotation is not None and rotation not in ROTATIONS:
-        raise ParameterError(f"rotation: use one of {', '.join(ROTATIONS)}, not {rotation!r}")
+    check_rotation(rotation)
     if bits is None:
         if rotation is not None:
             raise ParameterError("rotation: give bits too (codec-<bits>bit-<rotation>)")

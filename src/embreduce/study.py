@@ -246,6 +246,17 @@ def _as_list(values: Any, name: str) -> list[Any]:
     return out
 
 
+def candidate_name(method: str, rotation: str | None = None) -> str:
+    """A candidate's name in the results: the method, ``+<rotation>`` for a rotated codec."""
+    return f"{method}+{rotation}" if rotation else method
+
+
+def split_candidate(name: str) -> tuple[str, str | None]:
+    """``(method, rotation or None)`` of a candidate's name (see :func:`candidate_name`)."""
+    method, _, rotation = name.partition("+")
+    return method, rotation or None
+
+
 def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
     from embreduce.codecs import ROTATIONS
 
@@ -789,9 +800,9 @@ def _save_default_codec(run: _Run) -> None:
     rec = run.record.get("recommendation")
     if not rec or rec["method"] == ORIGINAL or rec["bits"] == 32 or not run.settings.save_models:
         return
-    method, _, rotation = rec["method"].partition("+")
+    method, rotation = split_candidate(rec["method"])
     model = run.output_dir / "models" / f"{method}-{rec['dim']}"
-    codec = model / codec_folder(rec["bits"], rotation or None)
+    codec = model / codec_folder(rec["bits"], rotation)
     if codec.is_dir():
         save_codec(model, load_codec(codec), overwrite=True)
 
@@ -971,8 +982,7 @@ def _precision_rows(
     if method != ORIGINAL and bits < 32 and run.settings.save_models:
         folder = run.output_dir / "models" / f"{method}-{dim}" / codec_folder(bits, rotation)
         save_codec(folder, codec, overwrite=True)
-    if rotation is not None:
-        method = f"{method}+{rotation}"
+    method = candidate_name(method, rotation)
     extra: dict[str, Any] = {"bits": bits, "bytes": bytes_per_vector(dim, bits), **seconds}
     if reduced_pairs is not None:
         spearman = _pairs_spearman(*(codec.quantize(v) for v in reduced_pairs), run.pairs.scores)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -117,8 +118,16 @@ def knn_scores(
     recall = common / (len(rows) * k)
     if not trust:
         return recall, None
-    scaled = penalty * n / len(rows)  # an unbiased estimate when rows are a sample
-    return recall, 1.0 - scaled * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    return recall, float(_trust_from_penalty(penalty, n, k, len(rows)))
+
+
+def _trust_from_penalty(penalty: Any, n: int, k: int, n_queries: int) -> Any:
+    """Trustworthiness from the rank penalty summed over ``n_queries`` of the ``n`` rows.
+
+    Scaled by ``n / n_queries``, an unbiased estimate when the queries are a sample.
+    """
+    scaled = penalty * n / n_queries
+    return 1.0 - scaled * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 
 
 def sampled_trustworthiness(
@@ -146,7 +155,6 @@ def sampled_trustworthiness(
     U32 = U.astype(np.float32, copy=False)
     Vs = [V.astype(np.float32, copy=False) for V in maps]
     buf = np.empty(bs * n, dtype=np.float32)
-    scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
     out = np.empty((len(maps), len(batches)))
     for b, batch in enumerate(batches):
         penalty = np.zeros(len(maps))
@@ -160,7 +168,7 @@ def sampled_trustworthiness(
                 Sr = V[R] @ V.T
                 Sr[np.arange(h), R] = -np.inf
                 penalty[m] += rank_penalty(So, kth_o, top_k(Sr, k)[0], k)
-        out[:, b] = 1.0 - penalty * n / len(batch) * scale
+        out[:, b] = _trust_from_penalty(penalty, n, k, len(batch))
     return out
 
 

@@ -236,7 +236,7 @@ def map_neighbours(
     rows, exact = exact_sample(U, k, NEIGHBOURS_CHECK_ROWS, seed)
     how = "UMAP's neighbour graph"
     recall = 0.0
-    if graph is not None and graph.shape == (len(U), graph.shape[1]) and graph.shape[1] > k:
+    if graph is not None and graph.ndim == 2 and len(graph) == len(U) and graph.shape[1] > k:
         idx, sims = graph_neighbours(U, graph, k)
         recall = sample_recall(idx, rows, exact)
     if recall < NEIGHBOURS_RECALL:

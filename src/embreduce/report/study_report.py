@@ -31,7 +31,7 @@ from embreduce.report.page import (
     render_page,
     write_page,
 )
-from embreduce.study import row_bits, row_bytes
+from embreduce.study import row_bits, row_bytes, split_candidate
 
 METHOD_NAMES = {
     **{spec.name: spec.display_name for spec in SPECS},
@@ -79,7 +79,7 @@ def method_name(method: str) -> str:
 
     A study's rotated-codec candidates (``pca+itq``) read "PCA, ITQ rotation".
     """
-    base, _, rotation = method.partition("+")
+    base, rotation = split_candidate(method)
     name = METHOD_NAMES.get(base, base)
     return f"{name}, {ROTATION_NAMES.get(rotation, rotation)} rotation" if rotation else name
 
