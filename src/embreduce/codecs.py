@@ -9,7 +9,7 @@ float vectors into packed ``uint8`` codes of ``ceil(k * bits / 8)`` bytes a vect
 bits   code
 =====  ===============================================================================
 32     float32, little-endian (4 bytes a dimension; decoding is exact)
-16     float16, little-endian; values beyond ±65504 saturate to ±65504
+16     float16, little-endian; a value beyond float16's ±65504 is refused
 8      uniform levels between each dimension's low and high (one byte a dimension)
 4      uniform levels, two codes a byte
 2      uniform levels, four codes a byte
@@ -29,15 +29,15 @@ as those of a wide one, and their offset from zero adds a shared component to ev
 vector.
 
 A fitted codec is saved next to a reducer in its model folder as ``codec.json`` +
-``codec.safetensors`` by :func:`save_codec` and read back by :func:`load_codec`.
+``codec.safetensors`` by :func:`save_codec` and read back by :func:`load_codec`; both live
+in :mod:`embreduce.codec_store` (with the checks that a model's codec belongs to it) and
+are importable from here.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,8 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
-from embreduce.outputs import PathLike, atomic_write, check_output_file
+from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import check_int, check_vectors
 
 BITS = (32, 16, 8, 4, 2, 1)
@@ -63,9 +62,18 @@ ROTATIONS = ("random", "itq")
 
 ITQ_ITERATIONS = 50
 
-CODEC_CONFIG = "codec.json"
-CODEC_WEIGHTS = "codec.safetensors"
-CODEC_FORMAT_VERSION = 1
+_STORE = (
+    "CODEC_CONFIG",
+    "CODEC_WEIGHTS",
+    "CODEC_FORMAT_VERSION",
+    "codec_folder",
+    "has_codec",
+    "load_codec",
+    "load_model_codec",
+    "save_codec",
+    "save_model_codec",
+)
+"""Names that live in :mod:`embreduce.codec_store`, importable from here too."""
 
 _STATE = ("low_", "step_", "threshold_", "rotation_", "center_")
 _BLOCK_ROWS = 16384  # rows encoded or decoded at a time: memory stays flat
@@ -320,6 +328,8 @@ class QuantizationCodec(BaseEstimator):
         above = X > self.threshold_
         count_above = above.sum(axis=0)
         mean_above = np.where(above, X, 0).sum(axis=0) / np.maximum(count_above, 1)
+        # a constant dimension has nothing above its median: both sides decode to it
+        mean_above = np.where(count_above > 0, mean_above, self.threshold_)
         mean_below = np.where(above, 0, X).sum(axis=0) / np.maximum(len(X) - count_above, 1)
         self.low_ = mean_below.astype(np.float32)
         self.step_ = (mean_above - mean_below).astype(np.float32)
@@ -354,6 +364,8 @@ class QuantizationCodec(BaseEstimator):
             block = X[start : start + _BLOCK_ROWS]
             if hasattr(self, "rotation_"):
                 block = self._rotate(block)
+            if int(self.bits) == 16:
+                _check_float16_range(block, start)
             out[start : start + len(block)] = self._encode_block(block)
         return out
 
@@ -384,6 +396,19 @@ class QuantizationCodec(BaseEstimator):
             out[start : start + len(block)] = decoded
         return out
 
+    @property
+    def cosine_grid(self) -> int | None:
+        """``k`` when every cosine of two decoded vectors is a multiple of ``1 / k``, else None.
+
+        At 1 bit with ``one_bit="sign"`` the cosine is ``1 - 2 * hamming / k``: ties are
+        exact, and a cosine computed in floats (after a rotation back, say) is rounded to
+        this grid before ranking, so float rounding does not break them.
+        """
+        check_is_fitted(self, "n_features_in_")
+        if int(self.bits) == 1 and self.one_bit == "sign":
+            return int(self.n_features_in_)
+        return None
+
     def describe(self) -> dict[str, Any]:
         """The codec as provenance: bits, bytes a vector, dimensions and parameters."""
         check_is_fitted(self, "n_features_in_")
@@ -412,7 +437,7 @@ class QuantizationCodec(BaseEstimator):
         if bits == 32:
             return X.astype("<f4").view(np.uint8)
         if bits == 16:
-            return np.clip(X, -_FLOAT16_MAX, _FLOAT16_MAX).astype("<f2").view(np.uint8)
+            return X.astype("<f2").view(np.uint8)  # the range is checked in encode
         if bits == 1:
             return np.packbits(X > self.threshold_, axis=1)
         levels = 2**bits - 1
@@ -436,6 +461,17 @@ class QuantizationCodec(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "n_features_in_")
+
+
+def _check_float16_range(X: NDArray[np.float32], offset: int) -> None:
+    """Refuse a value float16 cannot hold, naming its row (it would saturate silently)."""
+    big = np.abs(X) > _FLOAT16_MAX
+    if big.any():
+        row = int(np.flatnonzero(big.any(axis=1))[0])
+        raise InputError(
+            f"row {offset + row}: a value beyond float16's range (±65504) cannot be coded at "
+            "16 bits; use 32 bits or scale the vectors"
+        )
 
 
 def pack_codes(codes: NDArray[np.uint8], bits: int) -> NDArray[np.uint8]:
@@ -481,192 +517,11 @@ def unpack_codes(packed: NDArray[np.uint8], bits: int, k: int) -> NDArray[np.uin
     return (flat.reshape(len(packed), k, bits) * weights).sum(axis=2, dtype=np.uint8)
 
 
-# ---------------------------------------------------------------------- save and load
 
 
-def save_codec(folder: PathLike, codec: QuantizationCodec, *, overwrite: bool = False) -> Path:
-    """Write a fitted codec into ``folder`` as ``codec.json`` + ``codec.safetensors``.
+def __getattr__(name: str) -> Any:
+    if name in _STORE:  # the codec store imports this module: look it up when asked
+        from embreduce import codec_store
 
-    The folder is typically a reducer's model folder; its other files are left alone.
-    The arrays are written first and the JSON last, each atomically, so a reader that
-    finds the JSON finds the arrays it describes.
-
-    Parameters
-    ----------
-    folder : path-like
-        Where to write (created if missing).
-    codec : QuantizationCodec
-        A fitted codec.
-    overwrite : bool
-        Replace a codec already saved there.
-
-    Returns
-    -------
-    Path
-        The path of ``codec.json``.
-
-    Raises
-    ------
-    OutputError
-        A codec is already there without ``overwrite``, or the folder cannot be written.
-    """
-    from safetensors.numpy import save_file
-
-    from embreduce import __version__
-
-    check_is_fitted(codec, "n_features_in_")
-    folder = Path(folder)
-    config_path = check_output_file(folder / CODEC_CONFIG, suffixes=(".json",), overwrite=overwrite)
-    weights_path = check_output_file(
-        folder / CODEC_WEIGHTS, suffixes=(".safetensors",), overwrite=overwrite
-    )
-    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in codec._get_state().items()}
-    config = {
-        "format_version": CODEC_FORMAT_VERSION,
-        "codec": "quantization",
-        "embreduce_version": __version__,
-        "params": codec.get_params(),
-        "n_features_in": int(codec.n_features_in_),
-        "bytes_per_vector": codec.bytes_per_vector(),
-        "arrays": {k: list(v.shape) for k, v in arrays.items()},
-        "packing": "most significant bits first; 32/16 bits: little-endian floats",
-        "similarity": "cosine of the decoded vectors",
-    }
-    with atomic_write(weights_path) as tmp:
-        save_file(arrays, str(tmp), metadata={"format": "embreduce-codec"})
-    with atomic_write(config_path) as tmp:
-        tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    return config_path
-
-
-def has_codec(folder: PathLike) -> bool:
-    """Tell whether ``folder`` holds a saved codec (its ``codec.json``)."""
-    return (Path(folder) / CODEC_CONFIG).is_file()
-
-
-def load_codec(folder: PathLike) -> QuantizationCodec:
-    """Read a codec written by :func:`save_codec`, checking what it reads.
-
-    Raises
-    ------
-    ModelNotFoundError
-        No codec in ``folder``.
-    InputError
-        The JSON or the arrays are malformed, or do not agree.
-
-    Examples
-    --------
-    >>> load_codec("no/such/folder")
-    Traceback (most recent call last):
-    ...
-    embreduce.exceptions.ModelNotFoundError: no codec saved in no/such/folder: codec.json is missing
-    """
-    folder = Path(folder)
-    config = _read_codec_config(folder)
-    params = config["params"]
-    try:
-        codec = QuantizationCodec(**params)
-        bits = codec._check_params()
-    except (TypeError, ParameterError) as exc:
-        raise InputError(f"{folder / CODEC_CONFIG}: bad params: {exc}") from None
-    k = config["n_features_in"]
-    arrays = _read_codec_arrays(folder)
-    expected = [] if bits > 8 else ["low_", "step_"] + (["threshold_"] if bits == 1 else [])
-    expected += ["rotation_", "center_"] if codec.rotation is not None else []
-    if sorted(arrays) != sorted(expected):
-        raise InputError(
-            f"{folder / CODEC_WEIGHTS}: holds {sorted(arrays)}, expected {expected} for {bits} bits"
-        )
-    for name, value in arrays.items():
-        shape = (k, k) if name == "rotation_" else (k,)
-        if value.shape != shape or not np.isfinite(value).all():
-            raise InputError(
-                f"{folder / CODEC_WEIGHTS}: {name} must be {' x '.join(map(str, shape))} "
-                "finite values, "
-                f"got shape {value.shape}"
-            )
-        setattr(codec, name, value.astype(np.float32))
-    codec.n_features_in_ = k
-    return codec
-
-
-def _read_codec_config(folder: Path) -> dict[str, Any]:
-    path = folder / CODEC_CONFIG
-    if not path.is_file():
-        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_CONFIG} is missing")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
-    if not isinstance(config, dict) or not isinstance(config.get("params"), dict):
-        raise InputError(f"{path}: expected an object with 'params'")
-    if config.get("format_version") != CODEC_FORMAT_VERSION:
-        raise InputError(
-            f"{path}: format_version {config.get('format_version')!r} is not supported "
-            f"(this embreduce reads version {CODEC_FORMAT_VERSION})"
-        )
-    k = config.get("n_features_in")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"{path}: n_features_in must be a positive integer, got {k!r}")
-    return config
-
-
-def _read_codec_arrays(folder: Path) -> dict[str, NDArray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    path = folder / CODEC_WEIGHTS
-    if not path.is_file():
-        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_WEIGHTS} is missing")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
-
-
-def codec_folder(bits: int, rotation: str | None = None) -> str:
-    """The folder of a study's codec inside a model folder: ``codec-4bit``, ``codec-2bit-itq``."""
-    return f"codec-{bits}bit" + (f"-{rotation}" if rotation else "")
-
-
-def load_model_codec(
-    directory: PathLike, bits: int | None = None, rotation: str | None = None
-) -> Any:
-    """The codec saved with a model for ``bits`` (and ``rotation``), its default, or None.
-
-    Without ``bits``, the model's default codec (``codec.json`` in its folder) or None for
-    float32 vectors; ``rotation`` then must be None.
-
-    Raises
-    ------
-    ParameterError
-        ``bits`` not in 32, 16, 8, 4, 2, 1; a ``rotation`` not in :data:`ROTATIONS` or
-        without ``bits``.
-    ModelNotFoundError
-        No such codec was saved with the model (the message lists those that were).
-    """
-    directory = Path(directory)
-    check_rotation(rotation)
-    if bits is None:
-        if rotation is not None:
-            raise ParameterError("rotation: give bits too (codec-<bits>bit-<rotation>)")
-        return load_codec(directory) if has_codec(directory) else None
-    bits = check_bits(bits)
-    if bits == 32 and rotation is None:
-        return None
-    folder = directory / codec_folder(bits, rotation)
-    if has_codec(folder):
-        return load_codec(folder)
-    if bits == 16 and rotation is None:  # float16 needs no calibration: fitted to its width
-        return QuantizationCodec(bits=16)
-    saved = sorted(
-        (p.name[len("codec-") :].replace("bit", "", 1) for p in directory.glob("codec-*bit*")
-         if has_codec(p)),
-        key=lambda name: (len(name.split("-")), int(name.split("-")[0]), name),
-    )  # fmt: skip
-    flag = f"--bits {bits}" + (f" --rotations {rotation}" if rotation else "")
-    kind = f"{bits}-bit" + (f" {rotation}" if rotation else "")
-    raise ModelNotFoundError(
-        f"{directory}: no {kind} codec was saved with this model (saved: "
-        f"{', '.join(saved) or 'none'}); run `embreduce study` with {flag}"
-    )
+        return getattr(codec_store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

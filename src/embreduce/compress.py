@@ -597,7 +597,7 @@ def compress(
     chunk_rows = chunk_rows or default_chunk_rows(src.dim)
     info = {**src.info, "reducer": model.describe()}
     with (
-        atomic_write(output) as tmp,
+        atomic_write(output, overwrite=overwrite) as tmp,
         progress_bar("Compressing", src.n_rows, enabled=show_progress, unit="rows") as bar,
     ):
         sink = open_sink(tmp, suffix, src, model.output_width, model.output_dtype, info)

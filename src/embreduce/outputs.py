@@ -3,13 +3,15 @@
 The rule, for every command and library function that writes:
 
 - an output never replaces one of the run's inputs;
-- an existing output *file* is replaced only when ``overwrite`` is given, except a page
-  that embreduce itself wrote (``report.html``, a map), which is regenerated in place;
+- an existing output *file* is replaced only when ``overwrite`` is given; the one
+  exception is a study's own ``report.html``, regenerated in its folder by ``report``;
 - an existing output *folder* must be empty unless ``overwrite`` is given, and even then
   only the files the run writes are replaced: nothing else in the folder is touched;
 - everything is first written under a temporary name beside the output, starting with
-  ``.<name>.embreduce-tmp-<pid>-``, and renamed into place at the end. A run killed with
-  ``kill -9`` can leave such a file; the next run to the same output removes the ones
+  ``.<name>.embreduce-tmp-<pid>-``, and put into place at the end. Without ``overwrite``
+  that last step never replaces a file: if another run wrote the same output meanwhile,
+  this one fails with "already exists" and the other's file stays. A run killed with
+  ``kill -9`` can leave a temporary file; the next run to the same output removes the ones
   whose process has ended.
 """
 
@@ -127,11 +129,7 @@ def check_output_file(
             raise OutputError(f"{path}: is an input of this run; write the output elsewhere")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name ending in {suffixes[0]}")
-    if (
-        path.exists()
-        and not overwrite
-        and not (path.suffix.lower() == ".html" and is_embreduce_page(path))
-    ):
+    if path.exists() and not overwrite:
         raise OutputError(
             f"{path}: already exists; pass --overwrite (overwrite=True) to replace it"
         )
@@ -222,13 +220,47 @@ def remove_stale_temps(path: PathLike) -> list[Path]:
     return removed
 
 
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _output_error(exc: OSError, path: Path, tmp: Path) -> OutputError | None:
+    """The error of a failed write as one line naming the output, or None if not a write."""
+    where = str(exc.filename or "")
+    if exc.errno not in _WRITE_ERRORS and not (where and where.startswith(str(tmp))):
+        return None  # e.g. an input that could not be read: not about the output
+    what = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror
+    return OutputError(f"{path}: {what or exc}")
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Put the finished ``tmp`` at ``path``; without ``overwrite`` never over a file."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    exists = OutputError(
+        f"{path}: already exists (another run wrote it while this one ran); it was left as "
+        "it is: pass --overwrite (overwrite=True) to replace it"
+    )
+    try:
+        os.link(tmp, path)  # fails if path exists: no window for another writer
+    except FileExistsError:
+        raise exists from None
+    except OSError:  # a file system without hard links: the nearest safe thing
+        if os.path.lexists(path):
+            raise exists from None
+        os.replace(tmp, path)
+
+
 @contextlib.contextmanager
-def atomic_write(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+def atomic_write(path: PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; put it at ``path`` only on success.
 
     The temporary name keeps the suffix, so writers that look at it still work. On any
-    error the temporary file is removed and ``path`` is left as it was. Callers check
-    the output first (:func:`check_output_file`): this function replaces what is there.
+    error the temporary file is removed and ``path`` is left as it was; an error of the
+    write itself (a full disk, say) is raised as :class:`OutputError` naming ``path``.
+    Callers check the output first (:func:`check_output_file`). Without ``overwrite`` a
+    file that appeared at ``path`` while the run wrote (another run) is never replaced:
+    :class:`OutputError` says it already exists.
 
     Examples
     --------
@@ -248,7 +280,12 @@ def atomic_write(path: PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(tmp, path)
+        _publish(tmp, path, overwrite)
+    except OSError as exc:
+        error = _output_error(exc, path, tmp)
+        if error is None:
+            raise
+        raise error from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -298,7 +335,15 @@ def atomic_directory(path: PathLike, *, overwrite: bool = False) -> Iterator[Pat
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.rmdir()  # empty: the finished folder takes its place
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                raise OutputError(
+                    f"{path}: another run wrote this folder while this one ran; it was left "
+                    "as it is"
+                ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

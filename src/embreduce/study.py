@@ -507,7 +507,7 @@ def _csv_value(value: Any) -> Any:
 def write_results(output_dir: Path, rows: Sequence[dict[str, Any]], k: int = 10) -> None:
     """Write ``results.csv`` (metrics) and ``results.json`` (metrics + histograms)."""
     columns = result_columns(k)
-    with atomic_write(output_dir / "results.csv") as tmp:
+    with atomic_write(output_dir / "results.csv", overwrite=True) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)

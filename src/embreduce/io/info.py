@@ -16,9 +16,10 @@ INFO_KEY = b"embreduce"
 """The key of embreduce's provenance in a Parquet schema's metadata."""
 
 
-def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_write(path) as tmp:
+def write_json(path: str | os.PathLike[str], obj: Any, *, overwrite: bool = True) -> Path:
+    """Write ``obj`` as indented JSON, atomically (replacing a file there unless not
+    ``overwrite``: a run's own files, such as ``study.json``, are rewritten as it goes)."""
+    with atomic_write(path, overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
     return Path(path)
 

@@ -66,7 +66,7 @@ def save_vectors(
     if not isinstance(data, EmbeddingSet):
         data = EmbeddingSet(check_vectors(data), texts, metadata, dict(info or {}))
     suffix = path.suffix.lower()
-    with atomic_write(path) as tmp:
+    with atomic_write(path, overwrite=overwrite) as tmp:
         if suffix == ".npy":
             save_npy(tmp, data)
         elif suffix == ".npz":

@@ -565,8 +565,8 @@ def write_map(
     title : str, optional
         Page title; default names the number of points.
     overwrite : bool
-        Replace an existing file at ``output`` that embreduce did not write (a page
-        embreduce wrote is always regenerated). Checked before any work.
+        Replace an existing file at ``output``, a page embreduce wrote included (without
+        it such a file is refused). Checked before any work.
     show_progress : bool
         One progress bar for each stage: reducing, trustworthiness, neighbours, page.
 
@@ -634,4 +634,4 @@ def write_map(
         script="map.js",
         slots={"notes": notes_section(notes), "heatmap": heatmap if data["heatmap"] else ""},
     )
-    return write_page(output, text)
+    return write_page(output, text, overwrite=overwrite)

@@ -141,9 +141,9 @@ def notes_section(notes: list[str]) -> str:
     return f'<section class="card notes" id="notes"><h2>Notes</h2><ul>{items}</ul></section>'
 
 
-def write_page(path: str | os.PathLike[str], text: str) -> Path:
-    """Write an HTML page atomically and return its path."""
+def write_page(path: str | os.PathLike[str], text: str, *, overwrite: bool = False) -> Path:
+    """Write an HTML page atomically and return its path (replace a file with ``overwrite``)."""
     path = Path(path)
-    with atomic_write(path) as tmp:
+    with atomic_write(path, overwrite=overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path

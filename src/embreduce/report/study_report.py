@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from embreduce.exceptions import InputError, ParameterError
-from embreduce.outputs import check_output_file
+from embreduce.outputs import check_output_file, is_embreduce_page
 from embreduce.reducers import SPECS
 from embreduce.report.charts import (
     CHART_KINDS,
@@ -538,8 +538,9 @@ def write_report(
         distribution charts of every candidate of the held-out split, and the metric
         curves. See :func:`embreduce.report.static.write_images`.
     overwrite : bool
-        Replace an existing file at ``output`` that embreduce did not write (a report
-        embreduce wrote is always regenerated). Checked before any work.
+        Replace an existing file at ``output``. Without it, only the study's own
+        ``report.html`` (in ``study_dir``, written by embreduce) is regenerated; any other
+        existing file, a page embreduce wrote included, is refused. Checked before any work.
 
     Returns
     -------
@@ -554,10 +555,14 @@ def write_report(
     """
     if static not in (None, "png", "svg"):
         raise ParameterError(f"static must be png or svg, got {static!r}")
-    output = Path(output) if output is not None else Path(study_dir) / "report.html"
-    check_output_file(output, suffixes=(".html",), overwrite=overwrite)
+    own = Path(study_dir) / "report.html"
+    output = Path(output) if output is not None else own
+    # the one page replaced without asking: the study's own report, regenerated in place
+    regenerate = output.absolute() == own.absolute() and is_embreduce_page(output)
+    replace = overwrite or regenerate
+    check_output_file(output, suffixes=(".html",), overwrite=replace)
     study = read_study(study_dir)
-    path = write_page(output, render_report(study))
+    path = write_page(output, render_report(study), overwrite=replace)
     if static is not None:
         write_static_figures(study, output.parent / "figures", static)
     return path
