@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from embreduce.cli import app
-from embreduce.codecs import QuantizationCodec, save_codec
+from embreduce.codecs import QuantizationCodec, save_model_codec
 from embreduce.compress import Compressor, compress
 from embreduce.exceptions import ModelNotFoundError, ParameterError
 from embreduce.io import ROW_GROUP_ROWS, EmbeddingSet, save_vectors
@@ -24,7 +24,7 @@ def model(tmp_path_factory):
     save_reducer(reducer, folder, method="svd")
     for bits in (4, 1):
         codec = QuantizationCodec(bits=bits).fit(reducer.transform(X))
-        save_codec(folder / f"codec-{bits}bit", codec)
+        save_model_codec(folder, codec)  # codec-<bits>bit/, recording the model's digest
     return folder
 
 
@@ -87,8 +87,10 @@ def test_the_models_saved_precision_is_the_default(tmp_path, model, vectors):
     assert Compressor.load(plain).codec is None  # no codec saved: float32
     with_default = tmp_path / "with-default"
     save_reducer(make_reducer("svd", 6).fit(X), with_default, method="svd")
-    save_codec(
-        with_default, QuantizationCodec(bits=8).fit(np.ones((3, 6), np.float32) * [[0], [1], [2]])
+    save_model_codec(
+        with_default,
+        QuantizationCodec(bits=8).fit(np.ones((3, 6), np.float32) * [[0], [1], [2]]),
+        default=True,
     )
     assert Compressor.load(with_default).codec.bits == 8
     assert Compressor.load(with_default, bits=32).codec is None

@@ -157,11 +157,11 @@ def test_export_carries_the_codec_and_gives_the_codes_compress_gives(
     except ImportError:
         from sentence_transformers.quantization import quantize_embeddings
 
-    from embreduce.codecs import QuantizationCodec, load_codec, save_codec
+    from embreduce.codecs import QuantizationCodec, load_codec, save_model_codec
 
     folder = _saved("svd", train_vectors, tmp_path / "svd-8")
     reduced = Compressor.load(folder).transform(train_vectors)
-    save_codec(folder / f"codec-{bits}bit", QuantizationCodec(bits=bits).fit(reduced))
+    save_model_codec(folder, QuantizationCodec(bits=bits).fit(reduced))
     out = export_model(folder, tmp_path / "exported", bits=bits)
     codec = load_codec(out / "codec")
     got = codec.encode(SentenceTransformer(str(out), device="cpu").encode(TEXTS))

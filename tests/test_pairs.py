@@ -60,7 +60,7 @@ def test_read_pairs_of_a_tsv_with_quotes(tmp_path):
     ("header", "rows", "message"),
     [
         ("a\tb\tscore", PAIRS, "no column 'sentence1', 'sentence2' for the pairs (columns: a, b"),
-        (None, [*PAIRS[:3], ("x", "y", "high")], "row 3: score 'high' is not a number"),
+        (None, [*PAIRS[:3], ("x", "y", "high")], "row 3: score 'high' is not a finite number"),
         (None, [*PAIRS[:3], ("x", " ", 1.0)], "row 3: the text in 'sentence2' is empty"),
         (None, PAIRS[:2], "2 pair(s); a rank correlation needs 3 or more"),
     ],

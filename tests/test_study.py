@@ -32,6 +32,7 @@ def row(method, dim, bits, spearman, split="eval", pairs=None):
         "spearman": spearman,
         "recall_at_10": spearman,
         "pairs_spearman": pairs,
+        "pairs_retained": None if pairs is None else pairs / 82.0,  # the float32 original's
     }
 
 
@@ -121,7 +122,8 @@ def test_study_writes_every_file(small_study):
         *("pca", "svd", "truncate", "random", "limit", "original")
     }
     saved = sorted(p.name for p in (out / "models").iterdir())
-    assert saved == sorted(f"{m}-{d}" for m in ("pca", "svd", "truncate", "random") for d in (4, 8))
+    methods = ("pca", "svd", "truncate", "random")
+    assert saved == sorted(["original-24", *(f"{m}-{d}" for m in methods for d in (4, 8))])
 
 
 def test_study_json_records_settings_and_recommendation(small_study):
@@ -351,6 +353,7 @@ def test_study_cli_on_vectors(tmp_path):
     assert "dim 500 skipped" in result.output
     assert (out / "report.html").is_file()
     assert sorted(p.name for p in (out / "models").iterdir()) == [
+        "original-24",
         "svd-4",
         "svd-8",
         "truncate-4",

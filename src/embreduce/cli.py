@@ -175,12 +175,21 @@ class EmbeddingOptions:
             layer=self.layer,
         )
 
-    def load(self, path: Path | None, *, words: bool = True, quiet: bool = False) -> Any:
-        """Vectors from ``path`` (or the top ``words``), embedding texts only if given texts."""
+    def load(
+        self,
+        path: Path | None,
+        *,
+        words: bool = True,
+        quiet: bool = False,
+        check_count: Callable[[int], None] | None = None,
+    ) -> Any:
+        """Vectors from ``path`` (or the top ``words``), embedding texts only if given texts;
+        ``check_count`` sees the number of texts before they are embedded."""
         from embreduce.embedding import load_or_embed
 
         return load_or_embed(
             path,
+            check_count=check_count,
             words=self.words if words else None,
             text_column=self.text_column,
             embedder=self.embedder,  # built only when texts must be embedded
@@ -333,7 +342,10 @@ def _read_pairs(path: Path, columns: str) -> Any:
 
     names = [c.strip() for c in columns.split(",")]
     if len(names) != 3 or not all(names):
-        raise typer.BadParameter("give three column names: text1,text2,score", "--pair-columns")
+        raise ParameterError(
+            f"--pair-columns: give three column names, first text, second text and score "
+            f"(e.g. sentence1,sentence2,score), got {columns!r}"
+        )
     return read_pairs(path, text1=names[0], text2=names[1], score=names[2])
 
 
@@ -341,13 +353,24 @@ def _embed_pairs(pairs: Any, data: Any, embedding: EmbeddingOptions, quiet: bool
     """The pairs embedded like the study's vectors: their model, their normalisation."""
     import dataclasses
 
+    from embreduce.embedding.models import DEFAULT_MODEL
     from embreduce.study import embed_pairs
 
     model = embedding.model or data.info.get("model")
     normalize = embedding.normalize or bool(data.info.get("normalized"))
     options = dataclasses.replace(embedding, model=model, normalize=normalize)
+    if model is None:  # vectors made elsewhere (.npy, say) do not say which model made them
+        err_console.print(
+            f"[yellow]Note:[/] the study's vectors do not record their model; the pairs are "
+            f"embedded with the default {DEFAULT_MODEL}. If the vectors came from another "
+            "model, pass it with --model.",
+            highlight=False,
+        )
     if not quiet:
-        console.print(f"Embedding {len(pairs):,} labelled pairs from {pairs.source}")
+        console.print(
+            f"Embedding {len(pairs):,} labelled pairs from {pairs.source} with "
+            f"{model or DEFAULT_MODEL}"
+        )
     return embed_pairs(
         pairs,
         options.embedder(),
@@ -387,8 +410,17 @@ def _print_study(result: Any, top: int = 25) -> None:
         console.print(f"{len(ranked) - len(shown)} more candidates in results.csv.")
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)
-    if result.recommendation:
-        console.print(f"[bold green]Recommendation:[/] {result.recommendation['reason']}")
+    rec = result.recommendation
+    if rec:
+        console.print(f"[bold green]Recommendation:[/] {rec['reason']}")
+        if rec.get("model") and result.output_dir is not None:
+            folder = result.output_dir / rec["model"]
+            what = f"{rec['bits']}-bit codes" if rec["bits"] < 32 else "float32 vectors"
+            console.print(
+                f"Apply it: embreduce compress VECTORS -m {folder} -o OUT.parquet writes the "
+                f"recommended {what}; embreduce export {folder} -o FOLDER carries them.",
+                highlight=False,
+            )
 
 
 class OutputDtype(str, enum.Enum):
@@ -561,9 +593,18 @@ def study(
     labelled = None if pairs is None else _read_pairs(pairs, pair_columns)
     if input_path is None and embedding.words is None:
         raise typer.BadParameter("give VECTORS_OR_TEXTS or --words N")
-    data, items = embedding.load(input_path, quiet=quiet)
+    # texts are counted before they are embedded: too few for the split or --k stops here
+    count = functools.partial(settings.check_rows, "train") if eval_path else settings.check_split
+    data, items = embedding.load(input_path, quiet=quiet, check_count=count)
     eval_data = (
-        None if eval_path is None else embedding.load(eval_path, words=False, quiet=quiet)[0]
+        None
+        if eval_path is None
+        else embedding.load(
+            eval_path,
+            words=False,
+            quiet=quiet,
+            check_count=functools.partial(settings.check_rows, "eval"),
+        )[0]
     )
     _print_study_header(data, items, settings)
     pair_vectors = None if labelled is None else _embed_pairs(labelled, data, embedding, quiet)

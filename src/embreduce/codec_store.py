@@ -196,8 +196,10 @@ def _check_state(codec: QuantizationCodec, where: Path) -> None:
     bits = int(codec.bits)
     if 2 <= bits <= 8 and not (codec.step_ > 0).all():
         raise InputError(f"{where}: step_ must be positive (the distance between two levels)")
-    if bits == 1 and codec.one_bit == "sign" and not (
-        (codec.low_ == -1).all() and (codec.step_ == 2).all()
+    if (
+        bits == 1
+        and codec.one_bit == "sign"
+        and not ((codec.low_ == -1).all() and (codec.step_ == 2).all())
     ):
         raise InputError(f"{where}: a 1-bit sign codec decodes to -1/+1 (low_ -1, step_ 2)")
     if bits == 1 and not (codec.step_ >= 0).all():

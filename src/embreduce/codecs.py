@@ -517,8 +517,6 @@ def unpack_codes(packed: NDArray[np.uint8], bits: int, k: int) -> NDArray[np.uin
     return (flat.reshape(len(packed), k, bits) * weights).sum(axis=2, dtype=np.uint8)
 
 
-
-
 def __getattr__(name: str) -> Any:
     if name in _STORE:  # the codec store imports this module: look it up when asked
         from embreduce import codec_store

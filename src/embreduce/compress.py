@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from embreduce.codecs import load_model_codec
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import VECTOR_SUFFIXES, VectorSource, open_sink, open_source
+from embreduce.io.columns import CODES_COLUMN
 from embreduce.outputs import atomic_write, check_output_file
 from embreduce.progress import progress_bar
 from embreduce.reducers.persistence import reducer_config
@@ -128,6 +129,8 @@ class Compressor:
             self.n_components = int(probe.shape[1])
         if codec is not None and not hasattr(codec, "n_features_in_") and codec.bits == 16:
             codec.fit(np.ones((1, self.n_components), np.float32))  # no calibration at 16 bits
+        if codec is not None and not hasattr(codec, "n_features_in_"):
+            raise InputError(f"the codec for the {self.method} reducer is not fitted")
         if codec is not None and codec.n_features_in_ != self.n_components:
             raise InputError(
                 f"the codec codes {codec.n_features_in_}-d vectors, the {self.method} reducer "
@@ -241,6 +244,10 @@ class Compressor:
             out = out.astype(self.dtype)
         _check_finite(out, offset, None, what=f"its compressed {self.dtype} vector")
         if self.codec is not None:
+            if int(self.codec.bits) == 16:  # a value float16 cannot hold: name its row
+                _check_finite(
+                    out.astype(np.float16), offset, None, what="its 16-bit code (float16)"
+                )
             return self.codec.encode(out)
         return out
 
@@ -475,6 +482,21 @@ def _compress_task(
     return left, rows
 
 
+def check_codes_column(src: VectorSource, model: Compressor, suffix: str) -> None:
+    """Refuse, before any work, Parquet codes over an input column already named ``codes``.
+
+    The output would hold two fields of that name, which pyarrow and pandas cannot read.
+    """
+    if model.codec is None or suffix != ".parquet":
+        return
+    if CODES_COLUMN in src.label_names():
+        src.close()
+        raise InputError(
+            f"{src.path.name}: has a column named '{CODES_COLUMN}', where compress --bits "
+            "writes the codes; rename that column first (or write .npz/.npy)"
+        )
+
+
 @dataclass
 class CompressResult:
     """What :func:`compress` did.
@@ -594,6 +616,7 @@ def compress(
     start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)
     model.check_dim(src.dim, src.path.name)
+    check_codes_column(src, model, suffix)
     chunk_rows = chunk_rows or default_chunk_rows(src.dim)
     info = {**src.info, "reducer": model.describe()}
     with (

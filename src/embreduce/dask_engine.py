@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embreduce.compress import Compressor, compress
+from embreduce.compress import Compressor, check_codes_column, compress
 from embreduce.exceptions import EmbreduceError, InputError
 from embreduce.io import open_source
 from embreduce.outputs import atomic_directory, check_output_folder
@@ -45,6 +45,8 @@ class DatasetResult:
         Wall time, cluster start-up included.
     scheduler : str
         The address of the scheduler that ran the tasks.
+    codec : dict, optional
+        The codec's description when codes were written.
     """
 
     path: Path
@@ -54,6 +56,7 @@ class DatasetResult:
     n_components: int
     seconds: float
     scheduler: str
+    codec: dict[str, Any] | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -175,7 +178,9 @@ def compress_dataset(
     for path in files:
         opened = open_source(path, vector_column=vector_column)
         model.check_dim(opened.dim, str(path.relative_to(source)))
+        check_codes_column(opened, model, ".parquet")
         n_rows[path] = opened.n_rows
+        opened.close()
     with ExitStack() as stack:
         client = client or stack.enter_context(_open_client(scheduler, n_workers))
         with atomic_directory(output, overwrite=overwrite) as tmp:
@@ -191,6 +196,7 @@ def compress_dataset(
         model.n_components,
         time.perf_counter() - start,
         address,
+        None if model.codec is None else model.codec.describe(),
     )
 
 

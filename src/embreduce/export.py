@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
+from embreduce.exceptions import InputError, ModelNotFoundError, OutputError, ParameterError
 from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.reducers import load_reducer
-from embreduce.reducers.persistence import reducer_config
+from embreduce.reducers.persistence import output_dim, reducer_config
 from embreduce.reducers.spec import all_specs, spec_of
 
 _MODULE_TYPE = "sentence_transformers.models.{}"
@@ -46,7 +46,9 @@ def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
     """The reducer as sentence-transformers modules: ``Dense`` layers, maybe a ``Normalize``.
 
     A linear reducer (PCA, SVD, random projection, truncation, the linear encoder) is one
-    ``Dense`` with no activation whose bias carries any centring (PCA: ``-mean @ W``). The
+    ``Dense`` with no activation whose bias carries any centring (PCA: ``-mean @ W``); a
+    truncation to every dimension (the identity a study saves for its ``original``
+    candidates) is no module at all. The
     MLP encoder, which scales its input to unit length first, is a ``Normalize`` then one
     ``Dense`` per layer, with its activation on all but the last.
 
@@ -67,6 +69,8 @@ def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
             f"{exportable[-1]} become sentence-transformers Dense layers"
         )
     check_is_fitted(reducer)
+    if spec.name == "truncate" and reducer.n_components == reducer.n_features_in_:
+        return []  # the identity (a study's "original" candidates): nothing to add
     stack = spec.dense(reducer)
     modules: list[Any] = [Normalize()] if stack.normalize_input else []
     layers = [
@@ -149,7 +153,7 @@ def export_model(
     >>> SentenceTransformer("my-minilm-128").encode(["a happy dog"]).shape  # doctest: +SKIP
     (1, 128)
     """
-    from embreduce.codecs import load_model_codec, save_codec
+    from embreduce.codec_store import load_model_codec, save_codec
     from embreduce.embedding.models import DEFAULT_MODEL
 
     reducer_dir = Path(reducer_dir)
@@ -185,25 +189,39 @@ def export_model(
             f"the base model {base} gives {dim}-d vectors, but the reducer in {reducer_dir} "
             f"expects {reducer.n_features_in_}; pass the model it was fitted on as base"
         )
-    already_unit = isinstance(base_model[-1], Normalize) or isinstance(modules[0], Normalize)
+    already_unit = isinstance(base_model[-1], Normalize) or (
+        bool(modules) and isinstance(modules[0], Normalize)
+    )
     if extra.get("normalized") and not already_unit:
         # the reducer was fitted on vectors scaled to unit length outside the model
         modules.insert(0, Normalize())
     with atomic_directory(output, overwrite=overwrite) as tmp:
-        if (Path(target) / "modules.json").is_file():
-            shutil.copytree(
-                target, tmp, dirs_exist_ok=True, ignore=lambda _d, names: _SKIP_FILES & set(names)
-            )
-        else:  # a hub model from the cache, or a folder without modules.json
-            base_model.save(str(tmp), create_model_card=False)
+        _copy_base(target, tmp, base_model, output)
         _append_modules(tmp, modules)
-        _write_readme(tmp, output.name, base, reducer_dir, config, modules)
+        _write_readme(tmp, output.name, base, reducer_dir, config, modules, reducer)
         if codec is not None:
-            if not hasattr(codec, "n_features_in_"):  # float16: no calibration
-                codec.fit(np.ones((1, modules[-1].out_features), np.float32))
             save_codec(tmp / "codec", codec)
             _write_codec_readme(tmp, output.name, codec)
     return output
+
+
+def _copy_base(target: str, tmp: Path, base_model: Any, output: Path) -> None:
+    """The base model's files into ``tmp``; a failed copy is one line naming the output."""
+    if not (Path(target) / "modules.json").is_file():
+        base_model.save(str(tmp), create_model_card=False)  # a hub model from the cache
+        return
+    try:
+        shutil.copytree(
+            target, tmp, dirs_exist_ok=True, ignore=lambda _d, names: _SKIP_FILES & set(names)
+        )
+    except shutil.Error as exc:  # one (source, destination, reason) per file that failed
+        errors = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+        reason = str(errors[0][2]) if errors and len(errors[0]) == 3 else str(exc)[:200]
+        if "No space left" in reason:
+            reason = "no space left on the device"
+        raise OutputError(
+            f"{output}: cannot copy the base model ({len(errors) or 1} file(s) failed: {reason})"
+        ) from None
 
 
 def _load_base(base: str) -> tuple[Any, str]:
@@ -229,13 +247,24 @@ def _append_modules(folder: Path, modules: list[Any]) -> None:
 
 
 def _write_readme(
-    folder: Path, name: str, base: str, reducer_dir: Path, config: dict[str, Any], modules: list
+    folder: Path,
+    name: str,
+    base: str,
+    reducer_dir: Path,
+    config: dict[str, Any],
+    modules: list,
+    reducer: Any,
 ) -> None:
-    added = ", ".join(
-        f"Dense {m.in_features}->{m.out_features}" if hasattr(m, "out_features") else "Normalize"
-        for m in modules
+    added = (
+        ", ".join(
+            f"Dense {m.in_features}->{m.out_features}"
+            if hasattr(m, "out_features")
+            else "Normalize"
+            for m in modules
+        )
+        or "nothing (the reducer is the identity)"
     )
-    dim = [m.out_features for m in modules if hasattr(m, "out_features")][-1]
+    dim = output_dim(reducer)
     text = (
         f"# {base} reduced to {dim} dimensions\n\n"
         f"Exported by embreduce from the reducer in `{reducer_dir}` "

@@ -7,8 +7,9 @@ The seed study's manual steps, as one function:
 3. compute the similarities again;
 4. take the differences;
 5. keep their distributions (for the report's histograms);
-6. pick the method whose difference distribution is centred nearest 0 with the least
-   spread, at a practical size (:func:`recommend`).
+6. recommend the fewest bytes a vector that keeps nearly all of the best candidate's
+   quality (:func:`recommend`), a candidate ``compress`` and ``export`` can apply: its model
+   folder is named in the recommendation.
 
 :func:`run_study` checks every setting and the output folder before any work, writes
 ``study.json`` (``complete: false``) before the first cell, and rewrites ``results.csv``,
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from embreduce.codec_store import ROTATED_MAX_BITS
 from embreduce.exceptions import EmbreduceError, InputError, ParameterError
 from embreduce.io import EmbeddingSet, LabelledPairs, save_vectors, write_json
 from embreduce.outputs import atomic_write, check_output_folder
@@ -223,12 +225,51 @@ class StudySettings:
         bits = [check_bits(b) for b in _as_list(self.bits, "bits")]
         set_(self, "bits", tuple(sorted(set(bits), reverse=True)))
         set_(self, "rotations", _check_rotations(self.rotations))
+        if self.rotations and min(self.bits) > ROTATED_MAX_BITS:
+            raise ParameterError(
+                f"rotations apply at {ROTATED_MAX_BITS} bits and fewer, and bits has none "
+                f"({', '.join(map(str, self.bits))}); add e.g. 4 or 1 to bits"
+            )
         if self.budget is not None:
             set_(self, "budget", check_int(self.budget, "budget", low=1))
+            self._check_budget()
         if self.rank_by is not None and self.rank_by not in RANK_BY:
             raise ParameterError(
                 f"rank_by must be one of {', '.join(RANK_BY)}, got {self.rank_by!r}"
             )
+
+    def _check_budget(self) -> None:
+        """A budget smaller than every candidate could be is refused before any work.
+
+        The smallest candidate is the smallest dim at the fewest bits (the original
+        vectors are larger unless every dim is above the input dimension, a study that
+        stops before any work anyway).
+        """
+        from embreduce.codecs import bytes_per_vector
+
+        smallest = bytes_per_vector(min(self.dims), min(self.bits))
+        if self.budget < smallest:
+            raise ParameterError(
+                f"budget={self.budget} bytes is smaller than every candidate (the smallest is "
+                f"{smallest} bytes: {min(self.dims)} dims at {min(self.bits)} bits)"
+            )
+
+    def check_rows(self, split: str, n: int) -> None:
+        """Raise :class:`InputError` unless a split of ``n`` vectors is enough for ``k``.
+
+        Callers can check this on a count of texts, before embedding them.
+        """
+        if n <= 2 * self.k:
+            raise InputError(
+                f"the {split} split has {n} vectors; k={self.k} neighbours need more than "
+                f"{2 * self.k} (give more vectors, a larger holdout, or a smaller k)"
+            )
+
+    def check_split(self, n: int) -> None:
+        """Check that ``n`` vectors split by ``holdout`` give two large enough splits."""
+        n_eval = holdout_rows(n, self.holdout)
+        self.check_rows("train", n - n_eval)
+        self.check_rows("eval", n_eval)
 
     def record(self) -> dict[str, Any]:
         """The settings as ``study.json`` records them."""
@@ -269,10 +310,6 @@ def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
             f"rotations: unknown {', '.join(unknown)}; choose from {', '.join(ROTATIONS)}"
         )
     return names
-
-
-ROTATED_MAX_BITS = 4
-"""Codec rotations are tried at this many bits a dimension and fewer."""
 
 
 def _check_methods(methods: Sequence[str]) -> tuple[str, ...]:
@@ -327,14 +364,20 @@ class StudyResult:
         return rank_rows(self.rows, self.rank_by)
 
 
-def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train / held-out row indices; both sides keep at least 2 rows."""
+def holdout_rows(n: int, holdout: float) -> int:
+    """How many of ``n`` rows :func:`split_holdout` holds out; both sides keep 2 or more."""
     check_float(holdout, "holdout", low=0, high=1, open_low=True, open_high=True)
     n_eval = int(round(n * holdout))
     if n_eval < 2 or n - n_eval < 2:
         raise InputError(
             f"{n} vectors are too few to hold out {holdout:.0%}: each side needs at least 2 rows"
         )
+    return n_eval
+
+
+def split_holdout(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train / held-out row indices; both sides keep at least 2 rows."""
+    n_eval = holdout_rows(n, holdout)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_eval:]), np.sort(order[:n_eval])
 
@@ -357,7 +400,8 @@ def row_bytes(row: dict[str, Any]) -> int:
 
 
 def _score(row: dict[str, Any], rank_by: str) -> float:
-    value = row.get("pairs_spearman" if rank_by == "pairs" else "spearman")
+    """A row's quality: the retained share of the pairs' Spearman, or the cosine Spearman."""
+    value = row.get("pairs_retained" if rank_by == "pairs" else "spearman")
     value = float("nan") if value in (None, "") else float(value)
     return -math.inf if math.isnan(value) else value
 
@@ -375,8 +419,9 @@ def rank_rows(rows: Sequence[dict[str, Any]], rank_by: str = "cosine") -> list[d
     """Held-out rows best first, the references (``original`` 32-bit, ``limit``) last.
 
     ``rank_by="cosine"`` orders by the rank agreement of the pair cosines with the
-    originals (``spearman``), ``"pairs"`` by the labelled pairs' Spearman; ties go to
-    the smaller size.
+    originals (``spearman``), ``"pairs"`` by the share of the original vectors' Spearman
+    on the labelled pairs a candidate keeps (``pairs_retained``); ties go to the smaller
+    size. The CLI's table, the report's table and :func:`recommend` all use this order.
     """
     evals = [r for r in rows if r["split"] == "eval"]
     return sorted(evals, key=lambda r: (not is_candidate(r), -_score(r, rank_by), row_bytes(r)))
@@ -394,10 +439,9 @@ def recommend(
     """Pick the smallest candidate that keeps nearly all of the best candidate's quality.
 
     Quality is ``spearman`` (how well the candidate keeps the order of the pair cosines,
-    1 = perfectly) with ``rank_by="cosine"``, or ``pairs_spearman`` (the labelled pairs'
-    Spearman x100) with ``rank_by="pairs"``. Each candidate's *retained* share is its
-    quality over the uncompressed vectors' (1 for cosine; the ``original`` 32-bit row's
-    for pairs). Without ``budget``: the fewest bytes a vector whose retained share is
+    1 = perfectly) with ``rank_by="cosine"``, or ``pairs_retained`` (the share of the
+    uncompressed vectors' Spearman on the labelled pairs it keeps) with
+    ``rank_by="pairs"``. Without ``budget``: the fewest bytes a vector whose quality is
     within ``tolerance`` of the best candidate's. With ``budget``: the best candidate of
     at most ``budget`` bytes.
 
@@ -425,24 +469,28 @@ def recommend(
         candidates = [r for r in candidates if row_bytes(r) <= budget]
     if not candidates:
         return None
-    reference = 1.0
-    if rank_by == "pairs":
-        full = [r for r in rows if r["method"] == ORIGINAL and row_bits(r) == 32]
-        reference = _score(full[0], "pairs") if full else max(_score(r, "pairs") for r in rows)
     best = max(candidates, key=lambda r: (_score(r, rank_by), -row_bytes(r)))
     if budget is None:
-        floor = _score(best, rank_by) - tolerance * abs(reference)
+        floor = _score(best, rank_by) - tolerance
         ok = [r for r in candidates if _score(r, rank_by) >= floor]
         pick = min(ok, key=lambda r: (row_bytes(r), -_score(r, rank_by)))
     else:
         pick = best
-    return _recommendation(pick, best, reference, rank_by, tolerance, k, budget, input_dim)
+    return _recommendation(pick, best, rank_by, tolerance, k, budget, input_dim)
+
+
+def model_folder(method: str, dim: int) -> str:
+    """Where a study saves a candidate's model, relative to its folder: ``models/pca-64``.
+
+    A rotated candidate (``pca+itq``) shares its method's model; the ``original``
+    candidates have one too (the identity, saved as a truncation to every dimension).
+    """
+    return f"models/{split_candidate(method)[0]}-{int(dim)}"
 
 
 def _recommendation(
     pick: dict[str, Any],
     best: dict[str, Any],
-    reference: float,
     rank_by: str,
     tolerance: float,
     k: int,
@@ -454,7 +502,7 @@ def _recommendation(
     reason = f"{name}: {size:,} bytes a vector"
     if input_dim:
         reason += f", {4 * input_dim / size:.3g}x smaller than float32 {input_dim}-d"
-    kept = _score(pick, rank_by) / reference if reference else float("nan")
+    kept = _score(pick, rank_by)
     if rank_by == "pairs":
         reason += (
             f", keeps {kept:.1%} of the original vectors' Spearman on your pairs "
@@ -546,7 +594,7 @@ class _Run:
         """Rewrite the results and ``study.json`` with what is finished so far."""
         s = self.settings
         write_results(self.output_dir, self.rows, s.k)
-        self.record["recommendation"] = recommend(
+        rec = recommend(
             self.rows,
             s.tolerance,
             s.k,
@@ -554,6 +602,11 @@ class _Run:
             budget=s.budget,
             input_dim=self.splits["train"].shape[1],
         )
+        if rec is not None:
+            folder = model_folder(rec["method"], rec["dim"])
+            saved = s.save_models and (self.output_dir / folder / "config.json").is_file()
+            rec["model"] = folder if saved else None
+        self.record["recommendation"] = rec
         self.record["elapsed_seconds"] = round(time.perf_counter() - self.started, 3)
         self.record["notes"] = self.notes
         write_json(self.output_dir / "study.json", self.record)
@@ -631,7 +684,6 @@ def run_study(
     output_dir = check_output_folder(output_dir, inputs=inputs, overwrite=overwrite)
     run = _prepare(data, eval_data, settings, sample_weight, output_dir)
     _check_pairs(run, pairs)
-    _check_budget(run)
     output_dir.mkdir(parents=True, exist_ok=True)
     if save_input:
         save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
@@ -674,13 +726,8 @@ def _prepare(
         train_idx, eval_idx = split_holdout(len(vectors), settings.holdout, settings.seed)
         train, evaluation = vectors[train_idx], vectors[eval_idx]
     splits = {"train": train, "eval": evaluation}
-    k = settings.k
     for split, X in splits.items():
-        if len(X) <= 2 * k:
-            raise InputError(
-                f"the {split} split has {len(X)} vectors; k={k} neighbours need more than "
-                f"{2 * k} (give more vectors, a larger holdout, or a smaller k)"
-            )
+        settings.check_rows(split, len(X))
     input_dim, n_train = train.shape[1], len(train)
     notes = [
         f"dim {d} skipped: above the input dimension {input_dim}"
@@ -788,45 +835,81 @@ def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
         )
     if len(scores) < 3 or not np.isfinite(scores).all() or np.ptp(scores) == 0:
         raise InputError("pairs: need at least 3 pairs with finite scores that are not all equal")
+    reference = _pairs_spearman(first, second, scores)
+    check_pairs_reference(reference, len(scores))
     run.pairs = PairVectors(first, second, scores)
     run.rank_by = s.rank_by or "pairs"
-    run.pairs_reference = _pairs_spearman(first, second, scores)
+    run.pairs_reference = reference
+
+
+PAIRS_MIN_Z = 1.645
+"""How clearly positive the original vectors' pairs Spearman must be: ``r * sqrt(n - 1)``
+(its z-score when there is no relation) at least this, a one-sided 5 % level."""
+
+
+def check_pairs_reference(spearman: float, n_pairs: int) -> None:
+    """Refuse labelled pairs on which the original vectors do not clearly score positive.
+
+    Every candidate is judged by the share of this Spearman it keeps. When it is not
+    clearly positive, the scores run backwards (a distance, where higher means less
+    similar) or do not measure similarity, and ranking by it would pick the candidate that
+    loses most; so the study stops, before any fitting, and says what to check.
+
+    Parameters
+    ----------
+    spearman : float
+        The float32 input vectors' Spearman x100 on the pairs (NaN when every pair has the
+        same cosine, e.g. two equal texts in each).
+    n_pairs : int
+
+    Raises
+    ------
+    InputError
+        ``spearman * sqrt(n_pairs - 1) / 100 < PAIRS_MIN_Z``, or NaN.
+
+    Examples
+    --------
+    >>> check_pairs_reference(82.0, 1500)
+    >>> check_pairs_reference(-93.6, 1500)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    embreduce.exceptions.InputError: pairs: the original vectors' Spearman on your pairs is -93.6...
+    """
+    if math.isnan(spearman):
+        raise InputError(
+            "pairs: the original vectors give every pair the same cosine (are the two texts "
+            "of each pair the same?), so no candidate can be judged on them; check "
+            "--pair-columns"
+        )
+    if spearman / 100 * math.sqrt(max(n_pairs - 1, 1)) < PAIRS_MIN_Z:
+        backwards = " (higher seems to mean less similar: a distance?)" if spearman < 0 else ""
+        raise InputError(
+            f"pairs: the original vectors' Spearman on your pairs is {spearman:.1f}, not "
+            f"clearly positive over {n_pairs:,} pairs{backwards}; the candidates cannot be "
+            "ranked by it. Check --pair-columns, and that a higher score means more similar "
+            "(negate a distance)"
+        )
 
 
 def _save_default_codec(run: _Run) -> None:
     """Give the recommended model its recommended precision (what compress uses by default)."""
-    from embreduce.codecs import codec_folder, load_codec, save_codec
+    from embreduce.codec_store import load_model_codec, save_model_codec
 
     rec = run.record.get("recommendation")
-    if not rec or rec["method"] == ORIGINAL or rec["bits"] == 32 or not run.settings.save_models:
+    if not rec or rec.get("model") is None or rec["bits"] == 32:
         return
-    method, rotation = split_candidate(rec["method"])
-    model = run.output_dir / "models" / f"{method}-{rec['dim']}"
-    codec = model / codec_folder(rec["bits"], rotation)
-    if codec.is_dir():
-        save_codec(model, load_codec(codec), overwrite=True)
+    model = run.output_dir / rec["model"]
+    codec = load_model_codec(model, rec["bits"], split_candidate(rec["method"])[1])
+    if codec is not None:
+        save_model_codec(model, codec, default=True)
 
 
-def _check_budget(run: _Run) -> None:
-    """A budget smaller than every candidate is refused before any work."""
-    from embreduce.codecs import bytes_per_vector
-
-    budget = run.settings.budget
-    if budget is None:
-        return
-    dims = [*run.dims, run.splits["train"].shape[1]]
-    sizes = sorted({bytes_per_vector(d, b) for d in dims for b in run.settings.bits})
-    if budget < sizes[0]:
-        raise ParameterError(
-            f"budget={budget} bytes is smaller than every candidate (the smallest is "
-            f"{sizes[0]} bytes: {min(dims)} dims at {min(run.settings.bits)} bits)"
-        )
-
-
-def _pairs_spearman(first: np.ndarray, second: np.ndarray, scores: np.ndarray) -> float:
+def _pairs_spearman(
+    first: np.ndarray, second: np.ndarray, scores: np.ndarray, *, grid: int | None = None
+) -> float:
     from embreduce.metrics.pairs import pairs_spearman
 
-    return pairs_spearman(first, second, scores)
+    return pairs_spearman(first, second, scores, grid=grid)
 
 
 def _run_cells(run: _Run, show_progress: bool) -> None:
@@ -853,11 +936,15 @@ def _run_cells(run: _Run, show_progress: bool) -> None:
         run.save()
 
 
-def _measure(run: _Run, original: np.ndarray, reduced: np.ndarray) -> dict[str, Any]:
+def _measure(
+    run: _Run, original: np.ndarray, reduced: np.ndarray, *, grid: int | None = None
+) -> dict[str, Any]:
     from embreduce.metrics import similarity_metrics
 
     s = run.settings
-    return similarity_metrics(original, reduced, k=s.k, max_pairs=s.max_pairs, seed=s.seed)
+    return similarity_metrics(
+        original, reduced, k=s.k, max_pairs=s.max_pairs, seed=s.seed, reduced_grid=grid
+    )
 
 
 def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
@@ -875,13 +962,6 @@ def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
     return [_row(LIMIT, dim, "eval", metrics, **extra)]
 
 
-class _Identity:
-    """The ``original`` rows' reducer: the vectors as they are."""
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return X
-
-
 def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
     """Fit one reducer, then judge it at every precision on both splits.
 
@@ -889,8 +969,9 @@ def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
     """
     train = run.splits["train"]
     try:
-        if method == ORIGINAL:
-            reducer, fit_seconds, reduced_train = _Identity(), 0.0, train
+        if method == ORIGINAL:  # the identity: a truncation to every dimension
+            reducer, fit_seconds = _identity(train), 0.0
+            reduced_train = train
         else:
             reducer, fit_seconds, reduced_train = _fit_reducer(run, method, dim)
         start = time.perf_counter()
@@ -905,22 +986,38 @@ def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
     except EmbreduceError as exc:
         run.notes.append(f"{method}-{dim} skipped: {exc}")
         return []
-    if method != ORIGINAL and run.settings.save_models:
-        _save_model(run, reducer, method, dim)
+    model = _save_model(run, reducer, method, dim) if run.settings.save_models else None
     seconds = {
         "fit_seconds": round(fit_seconds, 4),
         "transform_seconds": round(transform_seconds, 4),
     }
     rows = []
+    cell = _Cell(method, dim, reduced, reduced_pairs, seconds, model)
     for bits in run.settings.bits:
-        rows += _precision_rows(run, method, dim, bits, reduced, reduced_pairs, seconds)
+        rows += _precision_rows(run, cell, bits)
         if method == ORIGINAL or bits > ROTATED_MAX_BITS:
             continue
         for rotation in run.settings.rotations:
-            rows += _precision_rows(
-                run, method, dim, bits, reduced, reduced_pairs, seconds, rotation=rotation
-            )
+            rows += _precision_rows(run, cell, bits, rotation=rotation)
     return rows
+
+
+def _identity(train: np.ndarray) -> Any:
+    from embreduce.reducers import make_reducer
+
+    return make_reducer("truncate", train.shape[1]).fit(train)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One fitted reducer of a study: what each of its precisions is judged on."""
+
+    method: str
+    dim: int
+    reduced: dict[str, np.ndarray]
+    reduced_pairs: tuple[np.ndarray, np.ndarray] | None
+    seconds: dict[str, float]
+    model: Path | None  # its saved folder, None when not saved
 
 
 def _fit_reducer(run: _Run, method: str, dim: int) -> tuple[Any, float, np.ndarray]:
@@ -943,56 +1040,57 @@ def _fit_reducer(run: _Run, method: str, dim: int) -> tuple[Any, float, np.ndarr
     return reducer, fit_seconds, np.asarray(reduced_train)
 
 
-def _save_model(run: _Run, reducer: Any, method: str, dim: int) -> None:
+def _save_model(run: _Run, reducer: Any, method: str, dim: int) -> Path | None:
+    """Save a fitted reducer under ``models/<method>-<dim>/``; drop the codecs of any fit
+    saved there before (they were calibrated on another model's output)."""
+    from embreduce.codec_store import remove_model_codecs
     from embreduce.reducers import save_reducer
 
+    folder = run.output_dir / model_folder(method, dim)
     try:
         save_reducer(
             reducer,
-            run.output_dir / "models" / f"{method}-{dim}",
-            method=method,
+            folder,
             overwrite=True,  # the study's own folder, checked before the run
-            extra=run.info,
+            extra={**run.info, "candidate": method},
         )
     except EmbreduceError as exc:
         run.notes.append(f"{method}-{dim} not saved: {exc}")
+        return None
+    remove_model_codecs(folder)
+    return folder
 
 
 def _precision_rows(
-    run: _Run,
-    method: str,
-    dim: int,
-    bits: int,
-    reduced: dict[str, np.ndarray],
-    reduced_pairs: tuple[np.ndarray, np.ndarray] | None,
-    seconds: dict[str, float],
-    *,
-    rotation: str | None = None,
+    run: _Run, cell: _Cell, bits: int, *, rotation: str | None = None
 ) -> list[dict[str, Any]]:
     """Both splits' rows of one candidate at ``bits``, judged on the decoded vectors.
 
     The codec is calibrated on the training split's reduced vectors, as compress will
     use it, and saved beside the reducer as ``codec-<bits>bit/`` (``-<rotation>`` added
-    for a rotated codec, whose rows are named ``<method>+<rotation>``).
+    for a rotated codec, whose rows are named ``<method>+<rotation>``). Codes whose
+    cosines are exact multiples of ``1 / k`` (1 bit: ``1 - 2 * hamming / k``) are ranked
+    on that grid, as a Hamming distance ranks them.
     """
-    from embreduce.codecs import QuantizationCodec, bytes_per_vector, codec_folder, save_codec
+    from embreduce.codec_store import save_model_codec
+    from embreduce.codecs import QuantizationCodec, bytes_per_vector
 
     codec = QuantizationCodec(bits=bits, rotation=rotation, random_state=run.settings.seed)
-    codec.fit(reduced["train"])
-    if method != ORIGINAL and bits < 32 and run.settings.save_models:
-        folder = run.output_dir / "models" / f"{method}-{dim}" / codec_folder(bits, rotation)
-        save_codec(folder, codec, overwrite=True)
-    method = candidate_name(method, rotation)
-    extra: dict[str, Any] = {"bits": bits, "bytes": bytes_per_vector(dim, bits), **seconds}
-    if reduced_pairs is not None:
-        spearman = _pairs_spearman(*(codec.quantize(v) for v in reduced_pairs), run.pairs.scores)
+    codec.fit(cell.reduced["train"])
+    if cell.model is not None and bits < 32:
+        save_model_codec(cell.model, codec)
+    method, dim, grid = candidate_name(cell.method, rotation), cell.dim, codec.cosine_grid
+    extra: dict[str, Any] = {"bits": bits, "bytes": bytes_per_vector(dim, bits), **cell.seconds}
+    if cell.reduced_pairs is not None:
+        decoded_pairs = (codec.quantize(v) for v in cell.reduced_pairs)
+        spearman = _pairs_spearman(*decoded_pairs, run.pairs.scores, grid=grid)
         extra["pairs_spearman"] = spearman
         extra["pairs_retained"] = spearman / run.pairs_reference
     rows = []
     for split in ("train", "eval"):
         try:
-            decoded = codec.quantize(reduced[split])
-            metrics = _measure(run, run.splits[split], decoded)
+            decoded = codec.quantize(cell.reduced[split])
+            metrics = _measure(run, run.splits[split], decoded, grid=grid)
         except InputError as exc:  # e.g. a reducer or a code that maps a row to zero
             run.notes.append(f"{method}-{dim} at {bits} bits ({split}) not measured: {exc}")
             continue

@@ -238,11 +238,14 @@ def load_or_embed(
     batch_size: int = 64,
     normalize: bool = False,
     show_progress: bool = False,
+    check_count: Callable[[int], None] | None = None,
 ) -> tuple[EmbeddingSet, TextItems | None]:
     """Vectors from a file of vectors, or from texts (a file, or ``words`` top words).
 
     Commands that take "texts or vectors" (study, map) call this. Texts are embedded with
     ``embedder`` (an :class:`Embedder`, or a function that builds one only when needed).
+    ``check_count``, given the number of texts, may raise before any is embedded (a study
+    checks that its splits are large enough for its ``k``).
 
     Returns
     -------
@@ -254,6 +257,8 @@ def load_or_embed(
     if path is not None and words is None and holds_vectors(path, text_column=text_column):
         return load_vectors(path, text_column=text_column), None
     items = text_items(path, words=words, text_column=text_column)
+    if check_count is not None:
+        check_count(len(items.texts))
     if embedder is None:
         embedder = Embedder()
     elif not isinstance(embedder, Embedder):

@@ -51,6 +51,29 @@ def npz_info(value: np.ndarray, source: str) -> dict[str, Any]:
     return info
 
 
+def check_not_codes(source: str, info: dict[str, Any], has_codes: bool) -> None:
+    """Refuse a file of packed codes (what ``compress --bits`` writes) where vectors are
+    expected: read as floats, its bytes would pass for a vector of another dimension.
+
+    Raises
+    ------
+    InputError
+        ``has_codes``; the message names the codec recorded in ``info`` and how to decode.
+    """
+    if not has_codes:
+        return
+    reducer = info.get("reducer") if isinstance(info.get("reducer"), dict) else {}
+    codec = reducer.get("codec") if isinstance(reducer.get("codec"), dict) else {}
+    what = "packed codes"
+    if "bits" in codec and "bytes_per_vector" in codec:
+        what = f"{codec['bits']}-bit codes ({codec['bytes_per_vector']} B a vector)"
+    raise InputError(
+        f"{source}: holds {what} written by `embreduce compress --bits`, not vectors; decode "
+        "them first (Compressor.load(MODEL, bits=N).decode(codes) in Python), or give the "
+        "vectors they were made from"
+    )
+
+
 def parquet_info(schema: Any) -> dict[str, Any]:
     """The embreduce provenance stored in a Parquet schema, or ``{}``."""
     raw = (schema.metadata or {}).get(INFO_KEY)

@@ -11,9 +11,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
-from embreduce.io.columns import TEXT_COLUMN
+from embreduce.io.columns import CODES_COLUMN, TEXT_COLUMN
 from embreduce.io.embedding_set import EmbeddingSet
-from embreduce.io.info import info_json, npz_info
+from embreduce.io.info import check_not_codes, info_json, npz_info
 from embreduce.io.npy import npy_source, read_npy_header
 from embreduce.io.source import VectorSource, in_memory_source
 
@@ -56,6 +56,7 @@ def load_npz(path: Path) -> EmbeddingSet:
             files = dict(npz.items())
     except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"{path.name}: not an .npz readable without pickle ({exc})") from None
+    _check_not_codes(path, files)
     if "vectors" in files:
         key = "vectors"
     else:
@@ -66,6 +67,13 @@ def load_npz(path: Path) -> EmbeddingSet:
     vectors = files[key]
     texts, meta, info = npz_labels(files, [k for k in files if k != key], len(vectors), path.name)
     return EmbeddingSet(vectors, texts, pd.DataFrame(meta) if meta else None, info)
+
+
+def _check_not_codes(path: Path, npz: Any) -> None:
+    """An ``.npz`` of ``codes`` and no ``vectors`` is what ``compress --bits`` writes."""
+    if CODES_COLUMN in npz and "vectors" not in npz:
+        info = npz_info(npz["info"], path.name) if "info" in npz else {}
+        check_not_codes(path.name, info, True)
 
 
 def npz_labels(
@@ -133,6 +141,9 @@ def open_npz(path: Path) -> VectorSource:
                     headers[name[:-4]] = read_npy_header(fh, path.name)
     except zipfile.BadZipFile:
         raise InputError(f"{path.name}: not a readable .npz file") from None
+    if CODES_COLUMN in headers and "vectors" not in headers:
+        with np.load(path, allow_pickle=False) as npz:
+            _check_not_codes(path, npz)
     if "vectors" in headers:
         key = "vectors"
     else:

@@ -57,7 +57,8 @@ def read_pairs(
     ------
     InputError
         A missing column (the message lists those there are), a score that is not a
-        finite number, an empty text, or fewer than 3 pairs; the row is named.
+        finite number, an empty text (the row is named), fewer than 3 pairs, or scores that
+        are all equal.
     """
     import csv
 
@@ -94,9 +95,9 @@ def read_pairs(
     scores = pd.to_numeric(frame[score], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(scores))
     if len(bad):
-        raise InputError(
-            f"{path.name}: row {int(bad[0])}: score {frame[score].iloc[bad[0]]!r} is not a number"
-        )
+        value = frame[score].iloc[bad[0]]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise InputError(f"{path.name}: row {int(bad[0])}: score {shown} is not a finite number")
     texts = []
     for column in (text1, text2):
         values = frame[column].fillna("").astype(str)
@@ -106,4 +107,9 @@ def read_pairs(
         texts.append(values.tolist())
     if len(scores) < 3:
         raise InputError(f"{path.name}: {len(scores)} pair(s); a rank correlation needs 3 or more")
+    if np.ptp(scores) == 0:
+        raise InputError(
+            f"{path.name}: every pair has the score {scores[0]:g}; a rank correlation needs "
+            f"scores that differ (is '{score}' the score column?)"
+        )
     return LabelledPairs(texts[0], texts[1], scores, str(path))

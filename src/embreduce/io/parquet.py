@@ -12,9 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
-from embreduce.io.columns import TEXT_COLUMN, VECTOR_COLUMN
+from embreduce.io.columns import CODES_COLUMN, TEXT_COLUMN, VECTOR_COLUMN
 from embreduce.io.embedding_set import EmbeddingSet
-from embreduce.io.info import INFO_KEY, info_json, parquet_info
+from embreduce.io.info import INFO_KEY, check_not_codes, info_json, parquet_info
 from embreduce.io.source import VectorSource
 from embreduce.io.tables import first_line, split_labels, split_numeric_frame
 
@@ -168,9 +168,22 @@ def find_vector_column(schema: Any, vector_column: str | None = None) -> str | N
     return lists[0] if lists else None
 
 
+def check_parquet_not_codes(path: Path, schema: Any, vector_column: str | None = None) -> None:
+    """Refuse a Parquet file of packed codes (a fixed-size binary ``codes`` column and no
+    vector column), what ``compress --bits`` writes: it holds no vectors to read."""
+    import pyarrow as pa
+
+    codes = CODES_COLUMN in schema.names and pa.types.is_fixed_size_binary(
+        schema.field(CODES_COLUMN).type
+    )
+    if codes and find_vector_column(schema, vector_column) is None:
+        check_not_codes(path.name, parquet_info(schema), True)
+
+
 def load_parquet(path: Path, text_column: str | None, vector_column: str | None) -> EmbeddingSet:
     """Read a whole Parquet file of vectors: a list column, or all-numeric columns."""
     table = read_parquet_table(path)
+    check_parquet_not_codes(path, table.schema, vector_column)
     if table.num_rows == 0:
         raise InputError(f"{path.name}: the table has no rows")
     info = parquet_info(table.schema)
@@ -238,6 +251,9 @@ class ParquetSource(VectorSource):
         for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=group):
             yield self._split(batch)
 
+    def label_names(self) -> list[str]:
+        return [n for n in read_parquet_schema(self.path).names if n != self.vector_column]
+
     def close(self) -> None:
         with self._lock:
             for pf in self._files:
@@ -252,6 +268,7 @@ def open_parquet(path: Path, vector_column: str | None) -> VectorSource:
     import pyarrow.parquet as pq
 
     schema = read_parquet_schema(path)
+    check_parquet_not_codes(path, schema, vector_column)
     metadata = pq.read_metadata(path)
     n_rows = metadata.num_rows
     vcol = find_vector_column(schema, vector_column)

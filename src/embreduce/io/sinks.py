@@ -138,9 +138,13 @@ class NpySink:
             view, offset = view[n:], offset + n
 
     def close(self) -> None:
-        self.fh.close()
-        if self.zip is not None:
-            for name, array in npz_label_arrays(self.labels, self.info).items():
-                with self.zip.open(f"{name}.npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, array, allow_pickle=False)
-        self._stack.close()
+        """Finish the file; on a failure (a full disk) still close the archive and the file,
+        so nothing is left for the garbage collector to write into later."""
+        try:
+            self.fh.close()
+            if self.zip is not None:
+                for name, array in npz_label_arrays(self.labels, self.info).items():
+                    with self.zip.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+        finally:
+            self._stack.close()

@@ -39,6 +39,11 @@ class VectorSource:
         """Yield ``(vectors, labels)`` chunks of one piece given by :meth:`spans`."""
         raise NotImplementedError
 
+    def label_names(self) -> list[str]:
+        """The columns that pass through beside the vectors (texts, ids, metadata)."""
+        labels = getattr(self, "labels", None)
+        return [] if labels is None else list(labels.column_names)
+
     def close(self) -> None:
         """Release what :meth:`read_span` opened."""
 

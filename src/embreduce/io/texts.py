@@ -10,7 +10,12 @@ import pandas as pd
 
 from embreduce.exceptions import InputError
 from embreduce.io.columns import TEXT_COLUMN
-from embreduce.io.parquet import find_vector_column, read_parquet_schema, read_parquet_table
+from embreduce.io.parquet import (
+    check_parquet_not_codes,
+    find_vector_column,
+    read_parquet_schema,
+    read_parquet_table,
+)
 from embreduce.io.tables import check_utf8, is_number, read_delimited
 from embreduce.io.vectors import existing_file
 
@@ -117,7 +122,9 @@ def holds_vectors(path: str | os.PathLike[str], *, text_column: str | None = Non
     if suffix in (".npy", ".npz"):
         return True
     if suffix == ".parquet":
-        return find_vector_column(read_parquet_schema(path)) is not None
+        schema = read_parquet_schema(path)
+        check_parquet_not_codes(path, schema)  # codes are not texts to embed either
+        return find_vector_column(schema) is not None
     if suffix in (".csv", ".tsv"):
         raw = read_delimited(path, header=None)
         if text_column is not None and len(raw) and text_column in set(raw.iloc[0]):

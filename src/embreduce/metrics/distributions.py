@@ -22,6 +22,7 @@ from embreduce.metrics.blocks import (
 )
 from embreduce.metrics.histograms import COS_EDGES, DIFF_EDGES, FineHistogram, scratch_buffer
 from embreduce.metrics.neighbours import check_k, knn_scores
+from embreduce.metrics.pairs import snap_to_grid
 from embreduce.validation import check_int
 
 #: Above this many vectors, pairs are sampled unless ``max_pairs`` says otherwise.
@@ -200,6 +201,7 @@ def similarity_metrics(
     max_pairs: int | None = None,
     seed: int = 0,
     block_size: int | None = None,
+    reduced_grid: int | None = None,
 ) -> dict[str, Any]:
     """How well ``reduced`` keeps the pairwise cosine similarities of ``original``.
 
@@ -235,6 +237,10 @@ def similarity_metrics(
     block_size : int, optional
         Rows per block. Results do not depend on it beyond float32 rounding of the
         similarities (~1e-7, which BLAS may do differently for another block shape).
+    reduced_grid : int, optional
+        The reduced cosines are multiples of ``1 / reduced_grid`` (1-bit codes): Spearman
+        ranks them on that grid, so float rounding does not break their ties
+        (:func:`~embreduce.metrics.pairs.snap_to_grid`).
 
     Returns
     -------
@@ -283,7 +289,7 @@ def similarity_metrics(
         "mse": mse,
         "mae": diff.sum_abs / P,
         **diff.quantiles(),
-        "spearman": _spearman(sa, sb),
+        "spearman": _spearman(sa, snap_to_grid(sb, reduced_grid)),
         "spearman_pairs": len(sa),
         "spearman_sampled": len(sa) < n_pairs_of(n),
         "k": k,

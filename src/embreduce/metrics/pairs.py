@@ -23,7 +23,27 @@ def pair_cosines(first: ArrayLike, second: ArrayLike) -> np.ndarray:
     return np.einsum("ij,ij->i", a, b) / norms
 
 
-def pairs_spearman(first: ArrayLike, second: ArrayLike, scores: ArrayLike) -> float:
+def snap_to_grid(cosines: np.ndarray, grid: int | None) -> np.ndarray:
+    """Cosines rounded to the nearest multiple of ``1 / grid`` (unchanged when None).
+
+    Codes whose cosines are exact multiples of ``1 / k`` (1 bit: ``1 - 2 * hamming / k``)
+    tie often; computed in floats, the ties come out a rounding error apart and a rank
+    correlation breaks them by that noise. On the grid they tie again, as a Hamming
+    distance ranks them.
+
+    Examples
+    --------
+    >>> snap_to_grid(np.array([0.4999999, 0.5000001, -0.25]), 4)
+    array([ 0.5 ,  0.5 , -0.25])
+    """
+    if grid is None:
+        return cosines
+    return np.rint(np.asarray(cosines) * grid) / grid
+
+
+def pairs_spearman(
+    first: ArrayLike, second: ArrayLike, scores: ArrayLike, *, grid: int | None = None
+) -> float:
     """Spearman's rank correlation x100 between the pairs' cosines and their scores.
 
     What sentence-transformers' ``EmbeddingSimilarityEvaluator`` reports as
@@ -35,6 +55,9 @@ def pairs_spearman(first: ArrayLike, second: ArrayLike, scores: ArrayLike) -> fl
         The vectors of the two sides of each pair (decoded vectors for codes).
     scores : array-like of shape (n_pairs,)
         The labelled score of each pair.
+    grid : int, optional
+        The cosines are multiples of ``1 / grid`` (1-bit codes of ``grid`` dimensions):
+        rank them on that grid (:func:`snap_to_grid`).
 
     Examples
     --------
@@ -46,7 +69,7 @@ def pairs_spearman(first: ArrayLike, second: ArrayLike, scores: ArrayLike) -> fl
     """
     from scipy.stats import spearmanr
 
-    cosines = pair_cosines(first, second)
+    cosines = snap_to_grid(pair_cosines(first, second), grid)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != cosines.shape:
         raise InputError(f"pairs: {len(cosines)} pairs but scores of shape {scores.shape}")

@@ -372,11 +372,19 @@ def _cell(value: Any, fmt: str) -> str:
     return f'<td data-value="{number!r}">{escape_label(shown)}</td>'
 
 
+INCOMPLETE = (
+    "This study did not finish (it was stopped or is still running): the recommendation is "
+    "the best of the candidates measured so far, and may change when the rest are measured."
+)
+
+
 def _recommendation_html(study: Study) -> str:
     rec = study.recommendation
+    unfinished = study.meta.get("complete", True) is False
+    warning = f'<p class="warning incomplete">{escape_label(INCOMPLETE)}</p>' if unfinished else ""
     if rec is None:
         return (
-            '<p class="pick">No recommendation</p>'
+            f'{warning}<p class="pick">No recommendation</p>'
             '<p class="reason">The study made no pick; compare the candidates below.</p>'
         )
     pick = f"{method_name(rec['method'])} at {int(rec['dim'])} dimensions"
@@ -384,8 +392,16 @@ def _recommendation_html(study: Study) -> str:
         pick += f", {int(rec['bits'])} bits each: {int(rec['bytes']):,} bytes a vector"
     pick = escape_label(pick)
     reason = escape_label(rec.get("reason") or "")
+    label = "Interim recommendation (unfinished study)" if unfinished else "Recommended"
+    model = ""
+    if rec.get("model"):
+        model = (
+            '<p class="reason">Apply it: <code>embreduce compress VECTORS -m STUDY/'
+            f"{escape_label(rec['model'])} -o OUT.parquet</code></p>"
+        )
     return (
-        f'<p class="muted">Recommended</p><p class="pick">{pick}</p><p class="reason">{reason}</p>'
+        f'{warning}<p class="muted">{label}</p><p class="pick">{pick}</p>'
+        f'<p class="reason">{reason}</p>{model}'
     )
 
 
