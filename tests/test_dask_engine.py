@@ -110,3 +110,33 @@ def test_cli_engine_dask_on_an_existing_scheduler(tmp_path, client, dataset):
     assert f"Compressed {sum(SIZES)} vectors {D} -> {K} dims" in printed
     assert f"3 partition(s) on {address}" in printed
     assert load_vectors(tmp_path / "out" / "part.1.parquet").vectors.shape == (SIZES[1], K)
+
+
+def test_cli_engine_dask_names_the_codes_it_writes(tmp_path, client, dataset):
+    import shutil
+
+    from embreduce.codecs import QuantizationCodec, save_model_codec
+    from embreduce.reducers import load_reducer
+
+    root, model = dataset
+    shutil.copytree(model, tmp_path / "pca-4")
+    fitted = load_reducer(tmp_path / "pca-4").transform(
+        np.random.default_rng(1).normal(size=(50, D))
+    )
+    save_model_codec(tmp_path / "pca-4", QuantizationCodec(4).fit(fitted))
+    args = [
+        "compress",
+        str(root / "in"),
+        "-m",
+        str(tmp_path / "pca-4"),
+        "-o",
+        str(tmp_path / "out"),
+    ]
+    address = client.scheduler.address
+    result = CliRunner().invoke(
+        app, [*args, "--bits", "4", "--engine", "dask", "--scheduler", address, "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "(4-bit codes, 2 B)" in printed
+    assert "float32" not in printed
