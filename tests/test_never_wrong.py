@@ -17,8 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from embreduce.cli import app
-from embreduce.codec_store import load_model_codec, model_digest
-from embreduce.codecs import QuantizationCodec, load_codec, save_codec, save_model_codec
+from embreduce.codecs import (
+    QuantizationCodec,
+    load_codec,
+    load_model_codec,
+    model_digest,
+    save_codec,
+    save_model_codec,
+)
 from embreduce.compress import Compressor
 from embreduce.exceptions import InputError, OutputError
 from embreduce.io import EmbeddingSet, load_vectors, save_vectors
@@ -256,10 +262,10 @@ def _swap(model: Path, source: str, target: str) -> None:
 
 def test_a_codec_folder_holding_another_codec_is_refused(model_dir):
     _swap(model_dir, "codec-2bit", "codec-4bit")
-    with pytest.raises(InputError, match="holds a 2-bit codec, not the 4-bit one"):
+    with pytest.raises(InputError, match="holds a 2bit codec, not the 4bit one its folder names"):
         load_model_codec(model_dir, 4)
     _swap(model_dir, "codec-1bit-itq", "codec-2bit")
-    with pytest.raises(InputError, match="holds a 1-bit itq codec, not the 2-bit one"):
+    with pytest.raises(InputError, match="holds a 1bit-itq codec, not the 2bit one"):
         load_model_codec(model_dir, 2)
 
 

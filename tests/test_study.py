@@ -276,7 +276,7 @@ class Interrupted(Exception):
 
 @pytest.mark.parametrize("cells_done", [0, 2])
 def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypatch, cells_done):
-    import embreduce.study as study_module
+    import embreduce.study.run as study_module
 
     real = study_module._study_cell
     calls = []

@@ -153,7 +153,7 @@ def export_model(
     >>> SentenceTransformer("my-minilm-128").encode(["a happy dog"]).shape  # doctest: +SKIP
     (1, 128)
     """
-    from embreduce.codec_store import load_model_codec, save_codec
+    from embreduce.codecs import load_model_codec, save_codec
     from embreduce.embedding.models import DEFAULT_MODEL
 
     reducer_dir = Path(reducer_dir)

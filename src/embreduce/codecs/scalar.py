@@ -1,4 +1,4 @@
-"""Codecs: store each vector in a few bytes, calibrated once on training vectors.
+"""The per-dimension scalar codec, ours: :class:`QuantizationCodec`, registered as ``scalar``.
 
 A :class:`QuantizationCodec` learns a per-dimension range (or, at 1 bit, a per-dimension
 median) with :meth:`~QuantizationCodec.fit`, then :meth:`~QuantizationCodec.encode` turns
@@ -27,24 +27,19 @@ Similarity is the cosine of the **decoded** vectors. Scoring the raw integer cod
 instead distorts every dimension's scale: the codes of a narrow dimension weigh as much
 as those of a wide one, and their offset from zero adds a shared component to every
 vector.
-
-A fitted codec is saved next to a reducer in its model folder as ``codec.json`` +
-``codec.safetensors`` by :func:`save_codec` and read back by :func:`load_codec`; both live
-in :mod:`embreduce.codec_store` (with the checks that a model's codec belongs to it) and
-are importable from here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import check_int, check_vectors
 
@@ -62,18 +57,11 @@ ROTATIONS = ("random", "itq")
 
 ITQ_ITERATIONS = 50
 
-_STORE = (
-    "CODEC_CONFIG",
-    "CODEC_WEIGHTS",
-    "CODEC_FORMAT_VERSION",
-    "codec_folder",
-    "has_codec",
-    "load_codec",
-    "load_model_codec",
-    "save_codec",
-    "save_model_codec",
-)
-"""Names that live in :mod:`embreduce.codec_store`, importable from here too."""
+ROTATED_MAX_BITS = 4
+"""The study tries codec rotations at this many bits a dimension and fewer."""
+
+ORTHOGONAL_TOLERANCE = 1e-3
+"""How far a loaded ``rotation_.T @ rotation_`` may be from the identity (float32 rounding)."""
 
 _STATE = ("low_", "step_", "threshold_", "rotation_", "center_")
 _BLOCK_ROWS = 16384  # rows encoded or decoded at a time: memory stays flat
@@ -159,7 +147,7 @@ def bytes_per_vector(n_dims: int, bits: int) -> int:
     return math.ceil(int(n_dims) * check_bits(bits) / 8)
 
 
-class QuantizationCodec(BaseEstimator):
+class QuantizationCodec(Codec):
     """Per-dimension scalar quantization to packed bytes, calibrated on training vectors.
 
     Parameters
@@ -218,6 +206,9 @@ class QuantizationCodec(BaseEstimator):
 
     DEFAULT_QUANTILE = {8: 0.0, 4: 0.001, 2: 0.02}
     """The tail per precision; measured on STS-B (see BENCHMARKS.md)."""
+
+    codec_name = "scalar"
+    state_arrays = _STATE
 
     def __init__(
         self,
@@ -409,20 +400,54 @@ class QuantizationCodec(BaseEstimator):
             return int(self.n_features_in_)
         return None
 
-    def describe(self) -> dict[str, Any]:
-        """The codec as provenance: bits, bytes a vector, dimensions and parameters."""
-        check_is_fitted(self, "n_features_in_")
-        return {
-            "bits": int(self.bits),
-            "bytes_per_vector": self.bytes_per_vector(),
-            "n_features_in": int(self.n_features_in_),
-            "params": self.get_params(),
-            "similarity": "cosine of the decoded vectors",
-        }
+    @property
+    def compare(self) -> str:
+        """``"hamming"`` for 1-bit sign codes, else ``"cosine"`` of the decoded vectors."""
+        return "hamming" if self.cosine_grid is not None else "cosine"
 
-    def quantize(self, X: ArrayLike) -> NDArray[np.float32]:
-        """``decode(encode(X))``: the vectors as a reader of the codes sees them."""
-        return self.decode(self.encode(X))
+    @property
+    def lossless(self) -> bool:
+        """True at 32 bits: the codes are the float32 vectors themselves."""
+        return int(self.bits) == 32
+
+    @property
+    def folder_id(self) -> str:
+        """``4bit``, ``2bit-itq``: the codec's folder in a model is ``codec-<folder_id>``."""
+        return f"{int(self.bits)}bit" + (f"-{self.rotation}" if self.rotation else "")
+
+    @property
+    def candidate_suffix(self) -> str:
+        """``+itq`` for a rotated codec: its study rows are a candidate of their own."""
+        return f"+{self.rotation}" if self.rotation else ""
+
+    def check_state(self, where: str) -> None:
+        """Refuse arrays that a fit never gives and that would collapse or distort the codes."""
+        bits = int(self.bits)
+        if 2 <= bits <= 8 and not (self.step_ > 0).all():
+            raise InputError(f"{where}: step_ must be positive (the distance between two levels)")
+        if (
+            bits == 1
+            and self.one_bit == "sign"
+            and not ((self.low_ == -1).all() and (self.step_ == 2).all())
+        ):
+            raise InputError(f"{where}: a 1-bit sign codec decodes to -1/+1 (low_ -1, step_ 2)")
+        if bits == 1 and not (self.step_ >= 0).all():
+            raise InputError(f"{where}: step_ must not be negative (the side above the median)")
+        if self.rotation is not None:
+            R = self.rotation_.astype(np.float64)
+            error = np.abs(R.T @ R - np.eye(len(R))).max()
+            if error > ORTHOGONAL_TOLERANCE:
+                raise InputError(
+                    f"{where}: rotation_ is not orthogonal (R.T @ R is {error:.3g} from the "
+                    "identity)"
+                )
+
+    def expected_arrays(self) -> dict[str, tuple[int, ...]]:
+        """The arrays a fitted codec of these parameters holds, with their shapes."""
+        bits, k = self._check_params(), self.n_features_in_
+        names = [] if bits > 8 else ["low_", "step_"] + (["threshold_"] if bits == 1 else [])
+        names += ["rotation_", "center_"] if self.rotation is not None else []
+        return {name: (k, k) if name == "rotation_" else (k,) for name in names}
 
     def _check_width(self, width: int, name: str, unit: str) -> None:
         expected = self.n_features_in_ if unit == "dimensions" else self.bytes_per_vector()
@@ -453,14 +478,6 @@ class QuantizationCodec(BaseEstimator):
             return codes.view("<f2").astype(np.float32)
         values = unpack_codes(codes, bits, k)
         return (self.low_ + values * self.step_).astype(np.float32)
-
-    # ------------------------------------------------------------------ state
-
-    def _get_state(self) -> dict[str, NDArray[np.float32]]:
-        return {name: getattr(self, name) for name in _STATE if hasattr(self, name)}
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "n_features_in_")
 
 
 def _check_float16_range(X: NDArray[np.float32], offset: int) -> None:
@@ -517,9 +534,14 @@ def unpack_codes(packed: NDArray[np.uint8], bits: int, k: int) -> NDArray[np.uin
     return (flat.reshape(len(packed), k, bits) * weights).sum(axis=2, dtype=np.uint8)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _STORE:  # the codec store imports this module: look it up when asked
-        from embreduce import codec_store
+def _scalar_grid(bits: Sequence[int], rotations: Sequence[str]) -> list[Codec]:
+    """Each precision, then its rotated codecs at :data:`ROTATED_MAX_BITS` bits and fewer."""
+    out: list[Codec] = []
+    for b in bits:
+        out.append(QuantizationCodec(bits=b))
+        if b <= ROTATED_MAX_BITS:
+            out += [QuantizationCodec(bits=b, rotation=r) for r in rotations]
+    return out
 
-        return getattr(codec_store, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+register_codec(CodecSpec("scalar", QuantizationCodec, _scalar_grid, aliases=("quantization",)))

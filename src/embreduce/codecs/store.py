@@ -12,41 +12,51 @@ wrong while looking right. So a codec saved for a model records the SHA-256 of t
 ``compress``, ``export`` and the Dask engine all use, refuses a codec whose model is not
 the one beside it, a codec of another precision or rotation than its folder says, and one
 whose width is not the model's output dimension. :func:`load_codec` checks the arrays
-themselves (finite, a positive step between levels, an orthogonal rotation).
+themselves (names, shapes, finite values, and what the family's ``check_state`` asks: for
+the scalar codec a positive step between levels and an orthogonal rotation). A codec
+folder records its family's registry name, so any registered codec loads the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.utils.validation import check_is_fitted
 
-from embreduce.codecs import QuantizationCodec, check_bits, check_rotation
+from embreduce.codecs.base import Codec, codec_id, get_codec_spec
+from embreduce.codecs.scalar import (
+    ROTATED_MAX_BITS,
+    QuantizationCodec,
+    check_bits,
+    check_rotation,
+)
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
+from embreduce.folders import (
+    FORMAT_VERSION,
+    check_params,
+    config_text,
+    new_config,
+    positive_int,
+    read_arrays,
+    read_config,
+    write_arrays,
+)
 from embreduce.outputs import PathLike, atomic_write, check_output_file
 
 CODEC_CONFIG = "codec.json"
 CODEC_WEIGHTS = "codec.safetensors"
-CODEC_FORMAT_VERSION = 1
+CODEC_FORMAT_VERSION = FORMAT_VERSION
 MODEL_WEIGHTS = "model.safetensors"
 """The reducer's weights file in a model folder (see :mod:`embreduce.reducers.persistence`)."""
 
-ROTATED_MAX_BITS = 4
-"""The study tries codec rotations at this many bits a dimension and fewer."""
-
-ORTHOGONAL_TOLERANCE = 1e-3
-"""How far ``rotation_.T @ rotation_`` may be from the identity (float32 rounding)."""
-
 
 def codec_folder(bits: int, rotation: str | None = None) -> str:
-    """The folder of a study's codec inside a model folder: ``codec-4bit``, ``codec-2bit-itq``."""
-    return f"codec-{bits}bit" + (f"-{rotation}" if rotation else "")
+    """A scalar codec's folder in a model folder: ``codec-4bit``, ``codec-2bit-itq``."""
+    return "codec-" + QuantizationCodec(bits=bits, rotation=rotation).folder_id
 
 
 def model_digest(directory: PathLike) -> str:
@@ -73,7 +83,7 @@ def model_digest(directory: PathLike) -> str:
 
 def save_codec(
     folder: PathLike,
-    codec: QuantizationCodec,
+    codec: Codec,
     *,
     overwrite: bool = False,
     model_sha256: str | None = None,
@@ -87,8 +97,8 @@ def save_codec(
     ----------
     folder : path-like
         Where to write (created if missing).
-    codec : QuantizationCodec
-        A fitted codec.
+    codec : Codec
+        A fitted codec of a registered family.
     overwrite : bool
         Replace a codec already saved there.
     model_sha256 : str, optional
@@ -105,33 +115,29 @@ def save_codec(
     OutputError
         A codec is already there without ``overwrite``, or the folder cannot be written.
     """
-    from safetensors.numpy import save_file
-
-    from embreduce import __version__
-
     check_is_fitted(codec, "n_features_in_")
+    get_codec_spec(codec.codec_name)  # only a registered codec can be read back
     folder = Path(folder)
     config_path = check_output_file(folder / CODEC_CONFIG, suffixes=(".json",), overwrite=overwrite)
     weights_path = check_output_file(
         folder / CODEC_WEIGHTS, suffixes=(".safetensors",), overwrite=overwrite
     )
-    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in codec._get_state().items()}
-    config = {
-        "format_version": CODEC_FORMAT_VERSION,
-        "codec": "quantization",
-        "embreduce_version": __version__,
-        "params": codec.get_params(),
-        "n_features_in": int(codec.n_features_in_),
-        "bytes_per_vector": codec.bytes_per_vector(),
-        "arrays": {k: list(v.shape) for k, v in arrays.items()},
-        "packing": "most significant bits first; 32/16 bits: little-endian floats",
-        "similarity": "cosine of the decoded vectors",
-        "model_sha256": model_sha256,
-    }
-    with atomic_write(weights_path, overwrite=True) as tmp:
-        save_file(arrays, str(tmp), metadata={"format": "embreduce-codec"})
-    with atomic_write(config_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in codec.get_state().items()}
+    config = new_config(
+        "codec",
+        codec=codec.codec_name,
+        id=codec_id(codec),
+        params=codec.get_params(),
+        n_features_in=int(codec.n_features_in_),
+        bytes_per_vector=codec.bytes_per_vector(),
+        arrays={k: list(v.shape) for k, v in arrays.items()},
+        compare=codec.compare,
+        model_sha256=model_sha256,
+    )
+    with atomic_write(weights_path, overwrite=overwrite) as tmp:
+        write_arrays(tmp, arrays, "embreduce-codec")
+    with atomic_write(config_path, overwrite=overwrite) as tmp:
+        tmp.write_text(config_text(config), encoding="utf-8")
     return config_path
 
 
@@ -140,44 +146,50 @@ def has_codec(folder: PathLike) -> bool:
     return (Path(folder) / CODEC_CONFIG).is_file()
 
 
-def load_codec(folder: PathLike) -> QuantizationCodec:
+def load_codec(folder: PathLike) -> Codec:
     """Read a codec written by :func:`save_codec`, checking what it reads.
+
+    The codec's family is looked up in the registry by the name its config records.
 
     Raises
     ------
     ModelNotFoundError
         No codec in ``folder``.
     InputError
-        The JSON or the arrays are malformed or do not agree: missing or extra arrays,
-        wrong shapes, NaN or infinite values, levels that do not step upwards, a rotation
-        that is not orthogonal.
+        The JSON or the arrays are malformed or do not agree: an unknown family or
+        parameter, missing or extra arrays, wrong shapes, NaN or infinite values, arrays
+        that no fit gives (see the family's ``check_state``).
 
     Examples
     --------
-    >>> load_codec("no/such/folder")
+    >>> load_codec("no/such/folder")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    embreduce.exceptions.ModelNotFoundError: no codec saved in no/such/folder: codec.json is missing
+    embreduce.exceptions.ModelNotFoundError: no codec saved at no/such/folder: the folder ...
     """
     return _load_codec(Path(folder))[0]
 
 
-def _load_codec(folder: Path) -> tuple[QuantizationCodec, dict[str, Any]]:
-    config = _read_codec_config(folder)
+def _load_codec(folder: Path) -> tuple[Codec, dict[str, Any]]:
+    path = folder / CODEC_CONFIG
+    config = read_config(folder, CODEC_CONFIG, what="codec", required=("params",))
+    k = positive_int(config, "n_features_in", path)
     try:
-        codec = QuantizationCodec(**config["params"])
-        bits = codec._check_params()
+        spec = get_codec_spec(str(config.get("codec", "scalar")))
+        check_params(config["params"], spec.factory().get_params(), config, path)
+        codec = spec.factory(**config["params"])
+        if hasattr(codec, "_check_params"):
+            codec._check_params()
     except (TypeError, ParameterError) as exc:
-        raise InputError(f"{folder / CODEC_CONFIG}: bad params: {exc}") from None
-    k = config["n_features_in"]
-    arrays = _read_codec_arrays(folder)
-    expected = [] if bits > 8 else ["low_", "step_"] + (["threshold_"] if bits == 1 else [])
-    expected += ["rotation_", "center_"] if codec.rotation is not None else []
+        raise InputError(f"{path}: bad params: {exc}") from None
+    arrays = read_arrays(folder, CODEC_WEIGHTS, what="codec")
     where = folder / CODEC_WEIGHTS
+    codec.n_features_in_ = k
+    expected = codec.expected_arrays()
     if sorted(arrays) != sorted(expected):
-        raise InputError(f"{where}: holds {sorted(arrays)}, expected {expected} for {bits} bits")
+        raise InputError(f"{where}: holds {sorted(arrays)}, expected {sorted(expected)}")
     for name, value in arrays.items():
-        shape = (k, k) if name == "rotation_" else (k,)
+        shape = expected[name]
         if value.shape != shape:
             raise InputError(
                 f"{where}: {name} must have shape {' x '.join(map(str, shape))}, "
@@ -186,84 +198,25 @@ def _load_codec(folder: Path) -> tuple[QuantizationCodec, dict[str, Any]]:
         if not np.isfinite(value).all():
             raise InputError(f"{where}: {name} holds NaN or infinite values")
         setattr(codec, name, value.astype(np.float32))
-    codec.n_features_in_ = k
-    _check_state(codec, where)
+    codec.check_state(str(where))
     return codec, config
-
-
-def _check_state(codec: QuantizationCodec, where: Path) -> None:
-    """Refuse arrays that a fit never gives and that would collapse or distort the codes."""
-    bits = int(codec.bits)
-    if 2 <= bits <= 8 and not (codec.step_ > 0).all():
-        raise InputError(f"{where}: step_ must be positive (the distance between two levels)")
-    if (
-        bits == 1
-        and codec.one_bit == "sign"
-        and not ((codec.low_ == -1).all() and (codec.step_ == 2).all())
-    ):
-        raise InputError(f"{where}: a 1-bit sign codec decodes to -1/+1 (low_ -1, step_ 2)")
-    if bits == 1 and not (codec.step_ >= 0).all():
-        raise InputError(f"{where}: step_ must not be negative (the side above the median)")
-    if codec.rotation is not None:
-        R = codec.rotation_.astype(np.float64)
-        error = np.abs(R.T @ R - np.eye(len(R))).max()
-        if error > ORTHOGONAL_TOLERANCE:
-            raise InputError(
-                f"{where}: rotation_ is not orthogonal (R.T @ R is {error:.3g} from the identity)"
-            )
-
-
-def _read_codec_config(folder: Path) -> dict[str, Any]:
-    path = folder / CODEC_CONFIG
-    if not path.is_file():
-        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_CONFIG} is missing")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
-    if not isinstance(config, dict) or not isinstance(config.get("params"), dict):
-        raise InputError(f"{path}: expected an object with 'params'")
-    if config.get("format_version") != CODEC_FORMAT_VERSION:
-        raise InputError(
-            f"{path}: format_version {config.get('format_version')!r} is not supported "
-            f"(this embreduce reads version {CODEC_FORMAT_VERSION})"
-        )
-    k = config.get("n_features_in")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"{path}: n_features_in must be a positive integer, got {k!r}")
-    return config
-
-
-def _read_codec_arrays(folder: Path) -> dict[str, NDArray]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    path = folder / CODEC_WEIGHTS
-    if not path.is_file():
-        raise ModelNotFoundError(f"no codec saved in {folder}: {CODEC_WEIGHTS} is missing")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
 
 
 # ---------------------------------------------------------------------- a model's codecs
 
 
-def save_model_codec(
-    model_dir: PathLike, codec: QuantizationCodec, *, default: bool = False
-) -> Path:
+def save_model_codec(model_dir: PathLike, codec: Codec, *, default: bool = False) -> Path:
     """Save a codec fitted on a saved model's output beside it, recording which model.
 
     Parameters
     ----------
     model_dir : path-like
         A model folder (``config.json`` + ``model.safetensors``).
-    codec : QuantizationCodec
+    codec : Codec
         Fitted on what that model outputs.
     default : bool
         Write it as the model's default codec (``codec.json`` in the model folder, used
-        by ``compress`` without ``--bits``) instead of into ``codec-<bits>bit[-rot]/``.
+        by ``compress`` without ``--bits``) instead of into ``codec-<folder_id>/``.
         A codec already there is replaced: the model folder is the caller's.
 
     Returns
@@ -272,16 +225,20 @@ def save_model_codec(
         The path of the ``codec.json`` written.
     """
     model_dir = Path(model_dir)
-    folder = model_dir if default else model_dir / codec_folder(codec.bits, codec.rotation)
+    folder = model_dir if default else model_dir / f"codec-{codec.folder_id}"
     return save_codec(folder, codec, overwrite=True, model_sha256=model_digest(model_dir))
+
+
+def _codec_folders(model_dir: Path) -> list[Path]:
+    return sorted(p for p in model_dir.glob("codec-*") if p.is_dir() and not p.is_symlink())
 
 
 def remove_model_codecs(model_dir: PathLike) -> list[Path]:
     """Remove the codecs saved beside a model: a refit makes every one of them stale.
 
     Only embreduce's codec files are removed (``codec.json`` and ``codec.safetensors``, in
-    the model folder and in its ``codec-*bit*`` folders); a codec folder left empty goes
-    too, one holding anything else stays.
+    the model folder and in its ``codec-*`` folders); a codec folder left empty goes too,
+    one holding anything else stays.
 
     Returns
     -------
@@ -290,9 +247,7 @@ def remove_model_codecs(model_dir: PathLike) -> list[Path]:
     """
     model_dir = Path(model_dir)
     removed = []
-    for folder in [model_dir, *sorted(model_dir.glob("codec-*bit*"))]:
-        if not folder.is_dir() or folder.is_symlink():
-            continue
+    for folder in [model_dir, *_codec_folders(model_dir)]:
         for name in (CODEC_CONFIG, CODEC_WEIGHTS):
             path = folder / name
             if path.is_file():
@@ -304,51 +259,75 @@ def remove_model_codecs(model_dir: PathLike) -> list[Path]:
     return removed
 
 
-def _saved_codecs(directory: Path) -> list[str]:
-    names = [
-        p.name[len("codec-") :].replace("bit", "", 1)
-        for p in directory.glob("codec-*bit*")
-        if has_codec(p)
-    ]
-    return sorted(names, key=lambda name: (len(name.split("-")), int(name.split("-")[0]), name))
+def saved_codecs(model_dir: PathLike) -> list[str]:
+    """The folder ids of the codecs saved beside a model (``4bit``, ``1bit-itq``...)."""
+    ids = [p.name[len("codec-") :] for p in _codec_folders(Path(model_dir)) if has_codec(p)]
+
+    def order(name: str) -> tuple[int, int, str]:
+        head = name.split("-")[0].removesuffix("bit")
+        return (len(name.split("-")), int(head) if head.isdigit() else 1 << 30, name)
+
+    return sorted(ids, key=order)
 
 
 def load_model_codec(
-    directory: PathLike, bits: int | None = None, rotation: str | None = None
-) -> QuantizationCodec | None:
-    """The codec saved with a model for ``bits`` (and ``rotation``), its default, or None.
+    directory: PathLike,
+    bits: int | None = None,
+    rotation: str | None = None,
+    *,
+    codec: str | None = None,
+) -> Codec | None:
+    """The codec saved with a model: by ``codec`` (folder id), by ``bits`` (and
+    ``rotation``) for the scalar family, or its default; None for float32 vectors.
 
-    Without ``bits``, the model's default codec (``codec.json`` in its folder) or None for
-    float32 vectors; ``rotation`` then must be None. ``bits=32`` is None (float32);
-    ``bits=16`` needs no calibration and is fitted to the model's width when none was saved.
-    Every codec returned is fitted and checked against the model beside it.
+    Without ``bits`` and ``codec``, the model's default codec (``codec.json`` in its folder)
+    or None; ``rotation`` then must be None. ``bits=32`` is None (float32); ``bits=16``
+    needs no calibration and is fitted to the model's width when none was saved. Every
+    codec returned is fitted and checked against the model beside it.
+
+    Parameters
+    ----------
+    directory : path-like
+        A model folder.
+    bits : {32, 16, 8, 4, 2, 1}, optional
+        A scalar codec's precision (folder ``codec-<bits>bit[-<rotation>]``).
+    rotation : {"random", "itq"}, optional
+        With ``bits``: the rotated scalar codec.
+    codec : str, optional
+        Any saved codec by its folder id (``codec-<id>/``): ``"4bit"``, ``"2bit-itq"``, or
+        another family's id; not with ``bits``.
 
     Raises
     ------
     ParameterError
         ``bits`` not in 32, 16, 8, 4, 2, 1; a ``rotation`` not in ``ROTATIONS``, without
-        ``bits``, or above :data:`ROTATED_MAX_BITS` when none was saved.
+        ``bits``, or above :data:`ROTATED_MAX_BITS` when none was saved; ``codec`` with
+        ``bits``.
     ModelNotFoundError
         No such codec was saved with the model (the message lists those that were).
     InputError
         A codec that does not belong to this model (saved for another fit, or by an
-        embreduce that did not record its model), whose precision or rotation is not what
-        its folder says, or whose width is not the model's output dimension.
+        embreduce that did not record its model), that is not the codec its folder names,
+        or whose width is not the model's output dimension.
     """
     directory = Path(directory)
     check_rotation(rotation)
+    if codec is not None:
+        if bits is not None or rotation is not None:
+            raise ParameterError("codec: give the codec's folder id, or bits (and rotation)")
+        return _model_codec_by_id(directory, str(codec))
     if bits is None:
         if rotation is not None:
             raise ParameterError("rotation: give bits too (codec-<bits>bit-<rotation>)")
         if not has_codec(directory):
             return None
-        return _checked_model_codec(directory, directory, None, None)
+        return _checked_model_codec(directory, directory, None)
     bits = check_bits(bits)
     if bits == 32 and rotation is None:
         return None
-    folder = directory / codec_folder(bits, rotation)
-    if has_codec(folder):
-        return _checked_model_codec(directory, folder, bits, rotation)
+    folder_id = codec_folder(bits, rotation)[len("codec-") :]
+    if has_codec(directory / f"codec-{folder_id}"):
+        return _checked_model_codec(directory, directory / f"codec-{folder_id}", folder_id)
     if bits == 16 and rotation is None:  # float16 needs no calibration: fitted to its width
         width = _model_width(directory)
         return QuantizationCodec(bits=16).fit(np.ones((1, width), np.float32))
@@ -361,8 +340,22 @@ def load_model_codec(
     kind = f"{bits}-bit" + (f" {rotation}" if rotation else "")
     raise ModelNotFoundError(
         f"{directory}: no {kind} codec was saved with this model (saved: "
-        f"{', '.join(_saved_codecs(directory)) or 'none'}); run `embreduce study` with {flag}"
+        f"{_listing(directory)}); run `embreduce study` with {flag}"
     )
+
+
+def _listing(directory: Path) -> str:
+    return ", ".join(i.replace("bit", "", 1) for i in saved_codecs(directory)) or "none"
+
+
+def _model_codec_by_id(directory: Path, folder_id: str) -> Codec:
+    folder = directory / f"codec-{folder_id}"
+    if not has_codec(folder):
+        saved = ", ".join(saved_codecs(directory)) or "none"
+        raise ModelNotFoundError(
+            f"{directory}: no codec {folder_id!r} was saved with this model (saved: {saved})"
+        )
+    return _checked_model_codec(directory, folder, folder_id)
 
 
 def _model_width(directory: Path) -> int:
@@ -374,16 +367,14 @@ def _model_width(directory: Path) -> int:
     return width
 
 
-def _checked_model_codec(
-    directory: Path, folder: Path, bits: int | None, rotation: str | None
-) -> QuantizationCodec:
+def _checked_model_codec(directory: Path, folder: Path, folder_id: str | None) -> Codec:
     """A codec of a model folder, refused unless it belongs to that model and folder."""
     codec, config = _load_codec(folder)
     where = folder / CODEC_CONFIG
-    if bits is not None and (int(codec.bits), codec.rotation) != (bits, rotation):
-        found = f"{codec.bits}-bit" + (f" {codec.rotation}" if codec.rotation else "")
-        wanted = f"{bits}-bit" + (f" {rotation}" if rotation else "")
-        raise InputError(f"{where}: holds a {found} codec, not the {wanted} one its folder names")
+    if folder_id is not None and codec.folder_id != folder_id:
+        raise InputError(
+            f"{where}: holds a {codec.folder_id} codec, not the {folder_id} one its folder names"
+        )
     width = _model_width(directory)
     if codec.n_features_in_ != width:
         raise InputError(

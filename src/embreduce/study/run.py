@@ -1,0 +1,469 @@
+"""Running a study: every method x dim x codec, fitted on the training split, judged on both.
+
+:func:`run_study` checks every setting and the output folder before any work, writes
+``study.json`` (``complete: false``) before the first cell, and rewrites ``results.csv``,
+``results.json`` and ``study.json`` after every finished cell, so an interrupted run (even
+one killed outright) keeps what it finished and the report can show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from embreduce.codecs import Codec, codec_id, study_grid
+from embreduce.exceptions import EmbreduceError, InputError
+from embreduce.io import EmbeddingSet, save_vectors, write_json
+from embreduce.outputs import check_output_folder
+from embreduce.progress import progress_bar
+from embreduce.study.candidates import LIMIT, ORIGINAL, model_folder
+from embreduce.study.models import _identity, _save_default_codec, _save_model
+from embreduce.study.pairs import PairVectors, _check_pairs, _pairs_spearman
+from embreduce.study.ranking import rank_rows, recommend
+from embreduce.study.results import _row, _versions, write_results
+from embreduce.study.settings import StudySettings, split_holdout
+from embreduce.study.weights import _note_weights, _takes_sample_weight, _training_weights
+from embreduce.validation import check_vectors
+
+
+@dataclass
+class StudyResult:
+    """What :func:`run_study` found.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One per method, dim and split, with every metric (see :func:`result_columns`).
+    recommendation : dict or None
+        ``{"method", "dim", "reason", "tolerance"}``.
+    notes : list of str
+        Cells that were skipped and why.
+    output_dir : Path
+    settings : StudySettings
+    base : dict
+        The pairwise-cosine distribution of each split's input vectors
+        (``base_distribution.json``).
+    rank_by : str
+        What the recommendation ranked by: ``"pairs"`` or ``"cosine"``.
+    """
+
+    rows: list[dict[str, Any]]
+    recommendation: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+    output_dir: Path | None = None
+    settings: StudySettings = field(default_factory=StudySettings)
+    base: dict[str, Any] = field(default_factory=dict)
+    rank_by: str = "cosine"
+
+    def ranked(self) -> list[dict[str, Any]]:
+        """Held-out rows best first (see :func:`rank_rows`)."""
+        return rank_rows(self.rows, self.rank_by)
+
+
+@dataclass
+class _Run:
+    """One study's checked inputs and running state, passed to each step."""
+
+    settings: StudySettings
+    output_dir: Path
+    splits: dict[str, np.ndarray]
+    dims: list[int]
+    info: dict[str, Any]
+    weights: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = field(default_factory=dict)
+    pairs: PairVectors | None = None
+    rank_by: str = "cosine"
+    pairs_reference: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def save(self) -> None:
+        """Rewrite the results and ``study.json`` with what is finished so far."""
+        s = self.settings
+        write_results(self.output_dir, self.rows, s.k)
+        rec = recommend(
+            self.rows,
+            s.tolerance,
+            s.k,
+            rank_by=self.rank_by,
+            budget=s.budget,
+            input_dim=self.splits["train"].shape[1],
+        )
+        if rec is not None:
+            folder = model_folder(rec["method"], rec["dim"])
+            saved = s.save_models and (self.output_dir / folder / "config.json").is_file()
+            rec["model"] = folder if saved else None
+        self.record["recommendation"] = rec
+        self.record["elapsed_seconds"] = round(time.perf_counter() - self.started, 3)
+        self.record["notes"] = self.notes
+        write_json(self.output_dir / "study.json", self.record)
+
+
+def run_study(
+    data: EmbeddingSet,
+    output_dir: str | Path,
+    settings: StudySettings | None = None,
+    *,
+    eval_data: EmbeddingSet | None = None,
+    pairs: PairVectors | None = None,
+    sample_weight: ArrayLike | None = None,
+    record: dict[str, Any] | None = None,
+    save_input: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    overwrite: bool = False,
+    show_progress: bool = True,
+    **params: Any,
+) -> StudyResult:
+    """Fit every method x dim on the training vectors and judge it on both splits.
+
+    Parameters
+    ----------
+    data : EmbeddingSet
+        The vectors. With ``eval_data`` they are all training vectors; otherwise a seeded
+        ``settings.holdout`` share is kept aside for evaluation.
+    output_dir : path-like
+        Gets ``results.csv``, ``results.json``, ``base_distribution.json``, ``study.json``
+        and ``models/<method>-<dim>/``. It must be new or empty unless ``overwrite``.
+    settings : StudySettings, optional
+        What to vary and how to judge; or pass its fields as keywords (``methods=``,
+        ``dims=``, ``k=``...).
+    eval_data : EmbeddingSet, optional
+        The user's own held-out vectors.
+    pairs : PairVectors, optional
+        Labelled pairs embedded with the same model: every candidate also gets
+        ``pairs_spearman`` and ``pairs_retained``, and the recommendation ranks by them
+        unless ``settings.rank_by`` says ``"cosine"``.
+    sample_weight : array-like of shape (len(data),), optional
+        A non-negative weight per row of ``data``; by default the weights that
+        ``settings.weights`` names (see :func:`study_weights`). Reducers whose ``fit``
+        takes ``sample_weight`` (the encoders) train on the training rows' weights; the
+        others ignore them, and a note says which did what. The evaluation stays over all
+        pairs, unweighted.
+    record : dict, optional
+        Extra facts recorded in ``study.json``'s settings (input path, model...).
+    save_input : bool
+        Also write ``data`` as ``vectors.parquet`` (for vectors embedded from texts).
+    inputs : iterable of path-like
+        The run's input files: the output folder may not be, hold or lie in one.
+    overwrite : bool
+        Write into an existing non-empty folder; only the files the study writes are
+        replaced, others are kept.
+    show_progress : bool
+        Draw a progress bar over the grid.
+
+    Returns
+    -------
+    StudyResult
+
+    Raises
+    ------
+    ParameterError
+        A bad setting, before any work.
+    OutputError
+        A bad output folder, before any work.
+    InputError
+        Bad vectors, too few rows for the split or ``k``, or no candidate measured.
+    """
+    if settings is None:
+        settings = StudySettings(**params)
+    elif params:
+        settings = dataclasses.replace(settings, **params)
+    output_dir = check_output_folder(output_dir, inputs=inputs, overwrite=overwrite)
+    run = _prepare(data, eval_data, settings, sample_weight, output_dir)
+    _check_pairs(run, pairs)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if save_input:
+        save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
+    _start_record(run, data, eval_data, record)
+    _run_cells(run, show_progress)
+    _save_default_codec(run)
+    if not any(r["method"] not in (LIMIT, ORIGINAL) for r in run.rows):
+        raise InputError(
+            f"no candidate could be measured ({'; '.join(run.notes) or 'see study.json'})"
+        )
+    return StudyResult(
+        run.rows,
+        run.record["recommendation"],
+        run.notes,
+        output_dir,
+        settings,
+        run.base,
+        run.rank_by,
+    )
+
+
+def _prepare(
+    data: EmbeddingSet,
+    eval_data: EmbeddingSet | None,
+    settings: StudySettings,
+    sample_weight: ArrayLike | None,
+    output_dir: Path,
+) -> _Run:
+    """Check the vectors, split them, and decide the dims and weights."""
+    vectors = check_vectors(data.vectors, name="vectors", allow_zero=False, min_rows=2)
+    if eval_data is not None:
+        train = vectors
+        evaluation = check_vectors(eval_data.vectors, name="eval vectors", allow_zero=False)
+        if evaluation.shape[1] != train.shape[1]:
+            raise InputError(
+                f"eval vectors have {evaluation.shape[1]} dims, training vectors {train.shape[1]}"
+            )
+        train_idx = np.arange(len(vectors))
+    else:
+        train_idx, eval_idx = split_holdout(len(vectors), settings.holdout, settings.seed)
+        train, evaluation = vectors[train_idx], vectors[eval_idx]
+    splits = {"train": train, "eval": evaluation}
+    for split, X in splits.items():
+        settings.check_rows(split, len(X))
+    input_dim, n_train = train.shape[1], len(train)
+    notes = [
+        f"dim {d} skipped: above the input dimension {input_dim}"
+        if d > input_dim
+        else f"dim {d} skipped: not fewer than the {n_train} training vectors"
+        for d in settings.dims
+        if d > input_dim or d >= n_train
+    ]
+    dims = [d for d in settings.dims if d <= input_dim and d < n_train]
+    if not dims:
+        raise InputError(
+            f"every dimension asked for is above the input dimension {input_dim} or not "
+            f"fewer than the {n_train} training vectors"
+        )
+    weights = _training_weights(data, settings, sample_weight)
+    info = {k: data.info.get(k) for k in ("model", "source")}
+    info["normalized"] = bool(data.info.get("normalized", False))
+    return _Run(
+        settings,
+        output_dir,
+        splits,
+        dims,
+        info,
+        None if weights is None else weights[train_idx],
+        notes,
+    )
+
+
+def _start_record(
+    run: _Run,
+    data: EmbeddingSet,
+    eval_data: EmbeddingSet | None,
+    extra: dict[str, Any] | None,
+) -> None:
+    """Write ``base_distribution.json`` and a first ``study.json`` (``complete: false``)."""
+    from embreduce.metrics import COS_EDGES, DIFF_EDGES, base_distribution
+
+    s = run.settings
+    base: dict[str, Any] = {"cos_edges": COS_EDGES, "diff_edges": DIFF_EDGES}
+    for split, X in run.splits.items():
+        base[split] = base_distribution(X, max_pairs=s.max_pairs, seed=s.seed)
+    write_json(run.output_dir / "base_distribution.json", base)
+    train, evaluation = run.splits["train"], run.splits["eval"]
+    record = {**(extra or {}), **s.record(), "dims": run.dims}
+    record["holdout"] = None if eval_data is not None else s.holdout
+    record["sample_weight"] = run.weights is not None
+    record["rank_by"] = run.rank_by
+    record["pairs"] = None if run.pairs is None else len(run.pairs.scores)
+    record["pairs_spearman_original"] = run.pairs_reference
+    run.record = {
+        "settings": record,
+        "data": {
+            "n": len(train) + (len(evaluation) if eval_data is None else 0),
+            "dim": train.shape[1],
+            "n_train": len(train),
+            "n_eval": len(evaluation),
+            "n_pairs_train": base["train"]["n_pairs"],
+            "n_pairs_eval": base["eval"]["n_pairs"],
+            "model": data.info.get("model"),
+        },
+        "versions": _versions(),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "recommendation": None,
+        "notes": run.notes,
+        "elapsed_seconds": 0.0,
+        "complete": False,
+    }
+    run.base = base
+    run.save()
+
+
+def _run_cells(run: _Run, show_progress: bool) -> None:
+    """The original vectors at each precision, every method x dim x bits, the limit rows.
+
+    The files are rewritten after each cell.
+    """
+    s = run.settings
+    cells = [(ORIGINAL, run.splits["train"].shape[1])]
+    cells += [(m, d) for m in s.methods for d in run.dims]
+    cells += [(LIMIT, d) for d in run.dims] if s.limit else []
+    try:
+        with progress_bar("Study", len(cells), enabled=show_progress) as bar:
+            for method, dim in cells:
+                if method == LIMIT:
+                    cell = _limit_cell(run, dim)
+                else:
+                    cell = _study_cell(run, method, dim)
+                run.rows.extend(cell)
+                run.save()
+                bar.advance(1)
+        run.record["complete"] = True
+    finally:
+        run.save()
+
+
+def _measure(
+    run: _Run, original: np.ndarray, reduced: np.ndarray, *, grid: int | None = None
+) -> dict[str, Any]:
+    from embreduce.metrics import similarity_metrics
+
+    s = run.settings
+    return similarity_metrics(
+        original, reduced, k=s.k, max_pairs=s.max_pairs, seed=s.seed, reduced_grid=grid
+    )
+
+
+def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
+    """The ``limit`` row: free unit vectors optimised to keep the eval set's cosines.
+
+    Above a few thousand rows the limit is optimised on a seeded sample of the eval set,
+    and measured on that sample.
+    """
+    from embreduce.metrics import similarity_limit
+
+    evaluation = run.splits["eval"]
+    vectors, rows_used = similarity_limit(evaluation, dim, seed=run.settings.seed, return_rows=True)
+    metrics = _measure(run, evaluation[rows_used], vectors)
+    extra = {"bits": 32, "bytes": 4 * dim, "fit_seconds": 0.0, "transform_seconds": 0.0}
+    return [_row(LIMIT, dim, "eval", metrics, **extra)]
+
+
+def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
+    """Fit one reducer, then judge it at every precision on both splits.
+
+    An expected failure (a method that cannot run on this data) becomes a note.
+    """
+    train = run.splits["train"]
+    try:
+        if method == ORIGINAL:  # the identity: a truncation to every dimension
+            reducer, fit_seconds = _identity(train), 0.0
+            reduced_train = train
+        else:
+            reducer, fit_seconds, reduced_train = _fit_reducer(run, method, dim)
+        start = time.perf_counter()
+        reduced = {"train": reduced_train, "eval": reducer.transform(run.splits["eval"])}
+        transform_seconds = time.perf_counter() - start
+        reduced_pairs = None
+        if run.pairs is not None:
+            reduced_pairs = (
+                reducer.transform(run.pairs.first),
+                reducer.transform(run.pairs.second),
+            )
+    except EmbreduceError as exc:
+        run.notes.append(f"{method}-{dim} skipped: {exc}")
+        return []
+    model = _save_model(run, reducer, method, dim) if run.settings.save_models else None
+    seconds = {
+        "fit_seconds": round(fit_seconds, 4),
+        "transform_seconds": round(transform_seconds, 4),
+    }
+    rows = []
+    cell = _Cell(method, dim, reduced, reduced_pairs, seconds, model)
+    rotations = () if method == ORIGINAL else run.settings.rotations
+    for codec in study_grid(run.settings.bits, rotations):  # every registered codec family
+        rows += _codec_rows(run, cell, codec)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One fitted reducer of a study: what each of its precisions is judged on."""
+
+    method: str
+    dim: int
+    reduced: dict[str, np.ndarray]
+    reduced_pairs: tuple[np.ndarray, np.ndarray] | None
+    seconds: dict[str, float]
+    model: Path | None  # its saved folder, None when not saved
+
+
+def _fit_reducer(run: _Run, method: str, dim: int) -> tuple[Any, float, np.ndarray]:
+    """Fit ``method`` at ``dim`` on the training split (weighted where it can be)."""
+    from embreduce.reducers import make_reducer
+
+    train = run.splits["train"]
+    reducer = make_reducer(method, dim, random_state=run.settings.seed)
+    start = time.perf_counter()
+    weighted = run.weights is not None and _takes_sample_weight(reducer)
+    if weighted:
+        reducer.fit(train, sample_weight=run.weights)
+        fit_seconds = time.perf_counter() - start
+        reduced_train = reducer.transform(train)
+    else:
+        reduced_train = reducer.fit_transform(train)
+        fit_seconds = time.perf_counter() - start
+    if run.weights is not None:
+        _note_weights(run.notes, method, weighted)
+    return reducer, fit_seconds, np.asarray(reduced_train)
+
+
+def _codec_rows(run: _Run, cell: _Cell, codec: Codec) -> list[dict[str, Any]]:
+    """Both splits' rows of one candidate with ``codec``, judged on the decoded vectors.
+
+    The codec is calibrated on the training split's reduced vectors, as compress will
+    use it, and saved beside the reducer as ``codec-<folder_id>/`` (a lossless one, plain
+    float32, is not saved). Its rows are named ``<method><candidate_suffix>`` (``pca+itq``
+    for a rotated codec) and record ``codec_id`` in the ``codec`` column, from which the
+    codec can be rebuilt. Codes whose cosines are exact multiples of ``1 / k`` (1 bit:
+    ``1 - 2 * hamming / k``) are ranked on that grid, as a Hamming distance ranks them.
+    """
+    from embreduce.codecs import save_model_codec
+
+    if "random_state" in codec.get_params():
+        codec.set_params(random_state=run.settings.seed)
+    codec.fit(cell.reduced["train"])
+    if cell.model is not None and not getattr(codec, "lossless", False):
+        save_model_codec(cell.model, codec)
+    method, dim, grid = cell.method + codec.candidate_suffix, cell.dim, codec.cosine_grid
+    size = codec.bytes_per_vector()
+    bits = int(codec.bits) if hasattr(codec, "bits") else round(8 * size / dim, 4)
+    extra: dict[str, Any] = {"bits": bits, "bytes": size, **cell.seconds}
+    extra["codec"] = codec_id(codec)
+    if cell.reduced_pairs is not None:
+        decoded_pairs = (codec.quantize(v) for v in cell.reduced_pairs)
+        spearman = _pairs_spearman(*decoded_pairs, run.pairs.scores, grid=grid)
+        extra["pairs_spearman"] = spearman
+        extra["pairs_retained"] = spearman / run.pairs_reference
+    rows = []
+    for split in ("train", "eval"):
+        try:
+            decoded = codec.quantize(cell.reduced[split])
+            metrics = _measure(run, run.splits[split], decoded, grid=grid)
+        except InputError as exc:  # e.g. a reducer or a code that maps a row to zero
+            run.notes.append(f"{method}-{dim} at {bits} bits ({split}) not measured: {exc}")
+            continue
+        _note_sampling(run.notes, split, metrics)
+        rows.append(_row(method, dim, split, metrics, **extra))
+    return rows
+
+
+def _note_sampling(notes: list[str], split: str, metrics: dict[str, Any]) -> None:
+    """Say once per split when the pair statistics or the neighbour metrics were sampled."""
+    said = []
+    if metrics.get("sampled"):
+        said.append(f"pair statistics from {metrics['n_pairs']:,} seeded pairs")
+    if metrics.get("knn_sampled"):
+        said.append(
+            f"recall@k and trustworthiness from {metrics['knn_queries']:,} seeded query rows"
+        )
+    note = f"{split} split: " + " and ".join(said) if said else ""
+    if note and note not in notes:
+        notes.append(note)
