@@ -672,6 +672,14 @@ CodeRotationOpt = Annotated[
         help="With --bits: the rotated codec a study saved with --rotations (random, itq).",
     ),
 ]
+CodecIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--codec",
+        help="Write codes with any codec saved beside the model, by its folder id "
+        "(codec-<id>/: 4bit, 2bit-itq, ...), instead of --bits.",
+    ),
+]
 VectorColumnOpt = Annotated[
     str | None, typer.Option("--vector-column", help="Parquet list column with the vectors.")
 ]
@@ -701,6 +709,7 @@ def compress(
     normalize: NormalizeOpt = False,
     bits: CodeBitsOpt = None,
     rotation: CodeRotationOpt = None,
+    codec: CodecIdOpt = None,
     vector_column: VectorColumnOpt = None,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
@@ -729,6 +738,7 @@ def compress(
         raise typer.BadParameter("applies to --engine local; use --workers", param_hint="--jobs")
     opts = dict(dtype=dtype, normalize=normalize, bits=bits, vector_column=vector_column)
     opts["rotation"] = None if rotation is None else Rotation(rotation).value
+    opts["codec"] = codec
     opts["overwrite"] = overwrite
     if engine == "dask":
         from embreduce.dask_engine import compress_dataset
@@ -748,8 +758,11 @@ def compress(
             input_path, reducer, output, n_jobs=jobs, show_progress=not quiet, **opts
         )
         where = "one process"
-    codec = getattr(result, "codec", None)
-    kind = dtype if codec is None else f"{codec['bits']}-bit codes, {codec['bytes_per_vector']} B"
+    written = result.codec  # the codec's description when codes were written
+    kind = dtype
+    if written is not None:
+        name = f"{written['bits']}-bit" if "bits" in written else written["id"]
+        kind = f"{name} codes, {written['bytes_per_vector']} B"
     console.print(
         f"Compressed [bold]{result.n_rows:,}[/] vectors {result.n_features_in} -> "
         f"[bold]{result.n_components}[/] dims ({kind}) in {result.seconds:.1f} s, "
@@ -784,6 +797,7 @@ def export(
             "default the precision saved with the model, if any.",
         ),
     ] = None,
+    codec: CodecIdOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Write a sentence-transformers model that outputs the reduced vectors.
@@ -795,7 +809,13 @@ def export(
     from embreduce.export import export_model
 
     path = export_model(
-        reducer, output, base=base, normalize=normalize, bits=bits, overwrite=overwrite
+        reducer,
+        output,
+        base=base,
+        normalize=normalize,
+        bits=bits,
+        codec=codec,
+        overwrite=overwrite,
     )
     console.print(
         f"Wrote {path}. Load it with SentenceTransformer({str(path)!r}); "

@@ -127,7 +127,7 @@ class Compressor:
             self.reducer = reducer
             probe = np.asarray(reducer.transform(np.zeros((1, self.n_features_in), np.float32)))
             self.n_components = int(probe.shape[1])
-        if codec is not None and not hasattr(codec, "n_features_in_") and codec.bits == 16:
+        if codec is not None and not hasattr(codec, "n_features_in_") and _bits(codec) == 16:
             codec.fit(np.ones((1, self.n_components), np.float32))  # no calibration at 16 bits
         if codec is not None and not hasattr(codec, "n_features_in_"):
             raise InputError(f"the codec for the {self.method} reducer is not fitted")
@@ -146,6 +146,7 @@ class Compressor:
         normalize: bool = False,
         bits: int | None = None,
         rotation: str | None = None,
+        codec: str | None = None,
     ) -> Compressor:
         """Load a reducer saved by ``save_reducer`` (``embreduce study`` saves them).
 
@@ -155,6 +156,8 @@ class Compressor:
         recommendation) is used, else float32; with ``normalize`` or ``dtype="float16"``
         the output is vectors, not codes. ``rotation`` (``"random"``, ``"itq"``) picks the
         rotated codec a study saved with ``--rotations`` (``codec-<bits>bit-<rotation>/``).
+        ``codec`` picks any saved codec by its folder id (``codec-<id>/``: ``"4bit"``,
+        ``"2bit-itq"``, or another registered family's), instead of ``bits``.
         """
         from embreduce.reducers import load_reducer
 
@@ -162,8 +165,9 @@ class Compressor:
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
         reducer = load_reducer(directory)
-        codec = load_model_codec(directory, bits, rotation)
-        if bits is None and (normalize or dtype != "float32"):
+        chosen = bits is not None or codec is not None
+        codec = load_model_codec(directory, bits, rotation, codec=codec)
+        if not chosen and (normalize or dtype != "float32"):
             codec = None  # asked for vectors: the saved default precision does not apply
         return cls(
             reducer,
@@ -244,7 +248,7 @@ class Compressor:
             out = out.astype(self.dtype)
         _check_finite(out, offset, None, what=f"its compressed {self.dtype} vector")
         if self.codec is not None:
-            if int(self.codec.bits) == 16:  # a value float16 cannot hold: name its row
+            if _bits(self.codec) == 16:  # a value float16 cannot hold: name its row
                 _check_finite(
                     out.astype(np.float16), offset, None, what="its 16-bit code (float16)"
                 )
@@ -261,6 +265,12 @@ class Compressor:
             "normalized": self.normalize,
             **({} if self.codec is None else {"codec": self.codec.describe()}),
         }
+
+
+def _bits(codec: Any) -> int | None:
+    """A scalar codec's bits a dimension; None for a codec family without them."""
+    bits = getattr(codec, "bits", None)
+    return None if bits is None else int(bits)
 
 
 def _check_finite(
@@ -534,6 +544,7 @@ def compress(
     normalize: bool = False,
     bits: int | None = None,
     rotation: str | None = None,
+    codec: str | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     n_jobs: int | None = None,
@@ -567,6 +578,9 @@ def compress(
         precision saved with the model, else float32 vectors.
     rotation : {"random", "itq"}, optional
         With ``bits``, the rotated codec the study saved (``--rotations``).
+    codec : str, optional
+        Any codec saved beside the reducer, by its folder id (``codec-<id>/``), instead of
+        ``bits``: ``"4bit"``, ``"2bit-itq"``, or another registered family's id.
     vector_column : str, optional
         The Parquet column that holds the vectors; default ``embedding``, else the first
         list column.
@@ -611,7 +625,7 @@ def compress(
         raise InputError(f"n_jobs must be at least 1, got {n_jobs}")
     if not isinstance(model, Compressor):
         model = Compressor.load(
-            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation
+            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation, codec=codec
         )
     start = time.perf_counter()  # the reducer is loaded: time the work on the data
     src = open_source(source, vector_column=vector_column)

@@ -122,6 +122,7 @@ def compress_dataset(
     normalize: bool = False,
     bits: int | None = None,
     rotation: str | None = None,
+    codec: str | None = None,
     vector_column: str | None = None,
     chunk_rows: int | None = None,
     show_progress: bool = False,
@@ -148,7 +149,7 @@ def compress_dataset(
     n_workers : int
         Workers of the local cluster (one thread each), when neither ``scheduler`` nor
         ``client`` is given.
-    dtype, normalize, bits, rotation, vector_column, chunk_rows, show_progress
+    dtype, normalize, bits, rotation, codec, vector_column, chunk_rows, show_progress
         As for :func:`embreduce.compress.compress`.
     overwrite : bool
         Write into an existing folder: each partition written replaces a file of the same
@@ -171,7 +172,7 @@ def compress_dataset(
     output = check_output_folder(output, inputs=[source, model_dir], overwrite=overwrite)
     if not isinstance(model, Compressor):
         model = Compressor.load(
-            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation
+            model, dtype=dtype, normalize=normalize, bits=bits, rotation=rotation, codec=codec
         )
     source = Path(source)
     n_rows = {}

@@ -101,6 +101,7 @@ def export_model(
     base: str | None = None,
     normalize: bool = False,
     bits: int | None = None,
+    codec: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a sentence-transformers model folder: the base model, then the reducer.
@@ -126,6 +127,9 @@ def export_model(
         (``codec.json`` + ``codec.safetensors``) with a README section on getting the same
         codes; default: the precision saved with the model, if any. Not with ``normalize``
         (the codec is calibrated on the reducer's own output).
+    codec : str, optional
+        Carry any codec saved beside the reducer, by its folder id (``codec-<id>/``),
+        instead of ``bits``.
     overwrite : bool
         Write into an existing folder: the files of the export replace files of the same
         name, and nothing else there is touched.
@@ -165,9 +169,10 @@ def export_model(
         overwrite=overwrite,
     )
     reducer = load_reducer(reducer_dir)
-    codec = load_model_codec(reducer_dir, bits)
+    chosen = bits is not None or codec is not None
+    codec = load_model_codec(reducer_dir, bits, codec=codec)
     if codec is not None and normalize:
-        if bits is not None:
+        if chosen:
             raise ParameterError(
                 "bits: the codec is calibrated on the reducer's output; export it without "
                 "normalize (decode, then normalize)"
@@ -281,9 +286,12 @@ def _write_readme(
 
 def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
     """The README's section on the codec: how to get the same codes, and how to compare."""
-    size = codec.bytes_per_vector()
+    from embreduce.codecs import codec_id
+
+    size, bits = codec.bytes_per_vector(), getattr(codec, "bits", None)
+    what = f"{bits} bits a dimension" if bits is not None else f"`{codec_id(codec)}`"
     text = (
-        f"\n## Codes: {codec.bits} bits a dimension, {size} bytes a vector\n\n"
+        f"\n## Codes: {what}, {size} bytes a vector\n\n"
         "`codec/` holds the codec embreduce calibrated on the study's training vectors "
         "(`codec.json` + `codec.safetensors`). Encode a query exactly like the corpus:\n\n"
         "```python\n"
@@ -298,7 +306,7 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
             "\nThe codec rotates the vectors before quantizing (`(x - center_) @ rotation_`, "
             "both in `codec.safetensors`); no plain library call gives the same codes.\n"
         )
-    elif codec.bits == 1:
+    elif bits == 1:
         text += (
             "\nWithout embreduce, the same bits are sentence-transformers' "
             '`quantize_embeddings(embeddings - threshold, precision="ubinary")`, with '
@@ -306,7 +314,7 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
             "`codec.safetensors`); the cosine of the decoded ±1 vectors is "
             "`1 - 2 * hamming / k`.\n"
         )
-    elif codec.bits == 8:
+    elif bits == 8:
         text += (
             '\nsentence-transformers\' `quantize_embeddings(..., precision="uint8", '
             "ranges=...)` is close but not the same: it rounds down to a level where this "

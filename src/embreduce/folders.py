@@ -94,14 +94,14 @@ def read_config(
         raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
     if not isinstance(config, dict):
         raise InputError(f"{path}: expected a JSON object")
+    missing = [key for key in required if key not in config]
+    if missing:
+        raise InputError(f"{path}: missing key(s) {', '.join(missing)}")
     if config.get("format_version") != FORMAT_VERSION:
         raise InputError(
             f"{path}: format_version {config.get('format_version')!r} is not supported "
             f"(this embreduce reads version {FORMAT_VERSION})"
         )
-    missing = [key for key in required if key not in config]
-    if missing:
-        raise InputError(f"{path}: missing key(s) {', '.join(missing)}")
     if not isinstance(config.get("params", {}), dict):
         raise InputError(f"{path}: 'params' must be an object")
     return config

@@ -4,11 +4,11 @@ No pickle and no joblib: the config is JSON, the fitted arrays are safetensors, 
 rebuilds the estimator from its parameters, then checks every array against the shapes the
 config implies before using it.
 
-Format (``format_version`` 1)
------------------------------
+Format (:mod:`embreduce.folders`, ``format_version`` 1)
+-----------------------------------------------------
 ``config.json``::
 
-    {"format_version": 1, "method": "pca", "embreduce_version": "0.1.0",
+    {"format_version": 1, "kind": "reducer", "embreduce_version": "0.1.0", "method": "pca",
      "params": {...get_params()...}, "n_features_in": 384, "n_components": 128,
      "fitted": {...JSON-able fitted attributes...},
      "arrays": {"components_": {"shape": [128, 384], "dtype": "float32"}, ...},
@@ -31,16 +31,21 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
 from sklearn.utils.validation import check_is_fitted
 
-from embreduce import __version__
-from embreduce.exceptions import InputError, ModelNotFoundError
+from embreduce.exceptions import InputError
+from embreduce.folders import (
+    check_params,
+    config_text,
+    new_config,
+    positive_int,
+    read_arrays,
+    read_config,
+    write_arrays,
+)
 from embreduce.outputs import atomic_directory
 from embreduce.reducers.spec import ReducerSpec, all_specs, get_spec, spec_of
 
-FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
@@ -127,31 +132,31 @@ def save_reducer(
         for k, v in arrays.items()
     }
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    config: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "method": inferred,
-        "embreduce_version": __version__,
-        "params": _jsonable_params(reducer.get_params(deep=False)),
-        "n_features_in": int(reducer.n_features_in_),
-        "n_components": int(output_dim(reducer)),
-        "linear": spec.linear_map is not None,
-        "fitted": fitted,
-        "arrays": {
-            k: {"shape": list(v.shape), "dtype": str(v.dtype), "order": orders[k]}
-            for k, v in arrays.items()
-        },
-    }
+    config: dict[str, Any] = new_config(
+        "reducer",
+        method=inferred,
+        params=_jsonable_params(reducer.get_params(deep=False)),
+    )
+    config.update(
+        {
+            "n_features_in": int(reducer.n_features_in_),
+            "n_components": int(output_dim(reducer)),
+            "linear": spec.linear_map is not None,
+            "fitted": fitted,
+            "arrays": {
+                k: {"shape": list(v.shape), "dtype": str(v.dtype), "order": orders[k]}
+                for k, v in arrays.items()
+            },
+        }
+    )
     if hasattr(reducer, "_config_extra"):
         config.update(reducer._config_extra())
     if extra is not None:
         config["extra"] = extra
-    try:
-        text = json.dumps(config, indent=2, allow_nan=True, default=_json_scalar)
-    except TypeError as exc:
-        raise InputError(f"cannot save the reducer's config as JSON: {exc}") from None
+    text = config_text(config)
     with atomic_directory(directory, overwrite=overwrite) as tmp:
-        (tmp / CONFIG_NAME).write_text(text + "\n", encoding="utf-8")
-        save_file(arrays, str(tmp / WEIGHTS_NAME), metadata={"format": "embreduce"})
+        (tmp / CONFIG_NAME).write_text(text, encoding="utf-8")
+        write_arrays(tmp / WEIGHTS_NAME, arrays, "embreduce")
     return Path(directory)
 
 
@@ -196,6 +201,7 @@ def load_reducer(directory: str | Path) -> Any:
         raise InputError(f"{directory}: unknown method '{method}' in {CONFIG_NAME}")
     # JSON has no tuples: the saved tuples (hidden_layers) come back as lists
     params = {p: tuple(v) if isinstance(v, list) else v for p, v in config["params"].items()}
+    check_params(params, spec.factory().get_params(), config, directory / CONFIG_NAME)
     try:
         reducer = spec.factory(**params)
         if hasattr(reducer, "_parameter_constraints"):  # __init__ only stores: check now
@@ -293,45 +299,15 @@ def check_array_shapes(
 
 def _read_config(directory: Path) -> dict[str, Any]:
     path = directory / CONFIG_NAME
-    if not directory.is_dir():
-        raise ModelNotFoundError(f"no reducer saved at {directory}: the folder does not exist")
-    if not path.is_file():
-        raise ModelNotFoundError(f"no reducer saved at {directory}: {CONFIG_NAME} is missing")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    missing = [
-        key
-        for key in ("format_version", "method", "params", "n_features_in", "n_components")
-        if key not in config
-    ]
-    if missing:
-        raise InputError(f"{path}: missing key(s) {', '.join(missing)}")
-    if config["format_version"] != FORMAT_VERSION:
-        raise InputError(
-            f"{path}: format_version {config['format_version']!r} is not supported "
-            f"(this embreduce reads version {FORMAT_VERSION})"
-        )
+    required = ("format_version", "method", "params", "n_features_in", "n_components")
+    config = read_config(directory, CONFIG_NAME, what="reducer", required=required)
     for key in ("n_features_in", "n_components"):
-        value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{path}: {key} must be a positive integer, got {value!r}")
-    if not isinstance(config["params"], dict):
-        raise InputError(f"{path}: 'params' must be an object")
+        positive_int(config, key, path)
     return config
 
 
 def _read_arrays(directory: Path) -> dict[str, NDArray]:
-    path = directory / WEIGHTS_NAME
-    if not path.is_file():
-        raise ModelNotFoundError(f"no reducer saved at {directory}: {WEIGHTS_NAME} is missing")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot be read as safetensors ({exc})") from None
+    return read_arrays(directory, WEIGHTS_NAME, what="reducer")
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -351,9 +327,3 @@ def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
             ) from None
         out[key] = value
     return out
-
-
-def _json_scalar(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
