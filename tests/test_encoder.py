@@ -254,7 +254,7 @@ def test_tiny_data_trains_on_everything():
 
 @pytest.mark.parametrize("verbose", [True, False])
 def test_verbose_draws_a_progress_bar(verbose, X, monkeypatch):
-    import embreduce.reducers.encoder as encoder_module
+    import embreduce.reducers.encoder_training as encoder_module
 
     calls = []
     real = encoder_module.progress_bar

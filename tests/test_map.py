@@ -13,15 +13,15 @@ import pytest
 from study_fixture import HOSTILE, clustered_vectors
 
 from embreduce.exceptions import InputError
-from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
-from embreduce.report import write_map
-from embreduce.report.maps import (
+from embreduce.maps import (
     NEIGHBOURS_CHECK_ROWS,
     NEIGHBOURS_EXACT_MAX,
     map_neighbours,
     map_params,
     nearest_neighbours,
 )
+from embreduce.metrics.neighbours import approximate_neighbours, neighbour_recall
+from embreduce.report import write_map
 
 if TYPE_CHECKING:
     from browser import Visit
@@ -210,7 +210,7 @@ def test_approximate_neighbours_agree_with_exact_ones() -> None:
 
 
 def test_sampled_trustworthiness_is_within_its_margin(monkeypatch) -> None:
-    import embreduce.report.maps as maps_module
+    import embreduce.maps as maps_module
     from embreduce.metrics import trustworthiness
 
     X = clustered_vectors(1500, 16, seed=7)
@@ -317,7 +317,7 @@ def test_umaps_compiled_functions_are_cached_on_disk() -> None:
 
 
 def test_several_maps_share_the_sampled_trustworthiness_pass(monkeypatch) -> None:
-    import embreduce.report.maps as maps_module
+    import embreduce.maps as maps_module
     from embreduce.metrics.blocks import check_pair
     from embreduce.metrics.neighbours import knn_scores
 

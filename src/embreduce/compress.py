@@ -9,15 +9,12 @@ through unchanged.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import os
-import queue
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,11 @@ from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import VECTOR_SUFFIXES, VectorSource, open_sink, open_source
 from embreduce.io.columns import CODES_COLUMN
 from embreduce.outputs import atomic_write, check_output_file
+from embreduce.pipeline import (
+    Workers,
+    WriteBehind,
+    prefetch,
+)
 from embreduce.progress import progress_bar
 from embreduce.reducers.persistence import reducer_config
 from embreduce.validation import bad_row_message
@@ -313,138 +315,6 @@ def _normalize_rows(out: NDArray[np.float32]) -> None:
 # --------------------------------------------------------------------------- compress
 
 
-def _prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Read the next chunks in a thread while this one is reduced and written.
-
-    Parquet decoding and file reads release the GIL, so reading overlaps the matrix
-    product and the writing; ``depth`` bounds how many chunks wait in memory.
-    """
-    done = object()
-    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the consumer has gone
-
-    def work() -> None:
-        try:
-            for item in chunks:
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # release the open file in this thread, not at garbage collection
-
-    thread = threading.Thread(target=work, name="embreduce-read", daemon=True)
-    thread.start()
-    try:
-        while (item := slots.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-class _WriteBehind:
-    """Hand chunks to ``sink.write`` in a thread, so encoding the output overlaps the next
-    chunk's reading and matrix product (pyarrow and file writes release the GIL)."""
-
-    def __init__(self, sink: Any, depth: int = 2) -> None:
-        self.sink = sink
-        self.error: BaseException | None = None
-        self.closed = False
-        self.slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
-        self.thread = threading.Thread(target=self._work, name="embreduce-write", daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while (item := self.slots.get()) is not None:
-            if self.error is None:  # after a failure, drain the queue so nobody blocks
-                try:
-                    self.sink.write(*item)
-                except BaseException as exc:
-                    self.error = exc
-
-    def write(self, vectors: NDArray[Any], labels: Any) -> None:
-        if self.error is not None:
-            raise self.error
-        self.slots.put((vectors, labels))
-
-    def close(self) -> None:
-        """Wait for the queued chunks and close the sink; raise the first write error."""
-        if self.closed:
-            return
-        self.closed = True
-        self.slots.put(None)
-        self.thread.join()
-        self.sink.close()
-        if self.error is not None:
-            raise self.error
-
-
-class _Workers:
-    """Run tasks on ``n_jobs`` threads, each with a one-thread BLAS, and hand the results
-    back in order.
-
-    File reads and writes, Parquet decoding and the matrix product release the GIL, so
-    ``n_jobs`` chunks are worked on at once; one BLAS thread per chunk keeps the BLAS
-    pool's spinning threads from fighting the other threads for the same cores. At most
-    ``2 * n_jobs`` tasks are in flight, so memory stays flat.
-    """
-
-    def __init__(self, n_jobs: int) -> None:
-        self.n_jobs = max(1, n_jobs)
-        self._stack = ExitStack()
-        self.pool: Any = None
-        if self.n_jobs > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            from threadpoolctl import threadpool_limits
-
-            self._stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
-            self.pool = self._stack.enter_context(ThreadPoolExecutor(self.n_jobs))
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
-
-    def map(self, fn: Any, items: Iterator[tuple[Any, ...]]) -> Iterator[Any]:
-        """``fn(*item)`` for every item, in order; on an error the queued tasks are dropped."""
-        if self.pool is None:
-            for item in items:
-                yield fn(*item)
-            return
-        pending: collections.deque[Any] = collections.deque()
-        try:
-            for item in items:
-                pending.append(self.pool.submit(fn, *item))
-                if len(pending) >= 2 * self.n_jobs:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-            for future in pending:  # let running tasks end before the files close
-                if not future.cancelled():
-                    with contextlib.suppress(BaseException):
-                        future.result()
-
-
 _local = threading.local()  # per worker thread: buffers reused from chunk to chunk
 
 
@@ -458,7 +328,7 @@ def _tasks(src: VectorSource, chunk_rows: int, parallel: bool) -> Iterator[tuple
             yield start, rows, None
         return
     start = 0
-    for vectors, labels in _prefetch(src.chunks(chunk_rows)):
+    for vectors, labels in prefetch(src.chunks(chunk_rows)):
         yield start, len(vectors), (vectors, labels)
         start += len(vectors)
 
@@ -638,9 +508,9 @@ def compress(
         progress_bar("Compressing", src.n_rows, enabled=show_progress, unit="rows") as bar,
     ):
         sink = open_sink(tmp, suffix, src, model.output_width, model.output_dtype, info)
-        writer = _WriteBehind(sink)
+        writer = WriteBehind(sink)
         try:
-            with _Workers(n_jobs if model.is_linear else 1) as workers:
+            with Workers(n_jobs if model.is_linear else 1) as workers:
                 task = functools.partial(_compress_task, src, model, sink, chunk_rows)
                 tasks = _tasks(src, chunk_rows, parallel=workers.pool is not None)
                 for left, rows in workers.map(task, tasks):

@@ -6,7 +6,8 @@ fetched. Plotting lives here only; the reducers and metrics never import this pa
 
 from __future__ import annotations
 
-from embreduce.report.maps import SentenceMap, compute_maps, write_map
+from embreduce.maps import SentenceMap, compute_maps
+from embreduce.report.maps import write_map
 from embreduce.report.study_report import Study, read_study, write_report
 
 __all__ = ["SentenceMap", "Study", "compute_maps", "read_study", "write_map", "write_report"]
