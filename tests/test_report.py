@@ -12,9 +12,10 @@ from study_fixture import HOSTILE, write_study_dir
 
 from embreduce.exceptions import InputError
 from embreduce.report import read_study, write_report
+from embreduce.report.names import method_name
 from embreduce.report.page import plotly_js
 from embreduce.report.static import write_images
-from embreduce.report.study_report import curves_figure, method_name
+from embreduce.report.study_report import curves_figure
 
 if TYPE_CHECKING:
     from browser import Visit

@@ -30,7 +30,8 @@ from embreduce.maps import (
 )
 from embreduce.outputs import check_output_file
 from embreduce.progress import progress_bar
-from embreduce.report.charts import scatter_map_figure, similarity_heatmap_figure
+from embreduce.report.map_charts import scatter_map_figure, similarity_heatmap_figure
+from embreduce.report.names import method_name
 from embreduce.report.page import (
     escape_label,
     figure_json,
@@ -38,7 +39,6 @@ from embreduce.report.page import (
     render_page,
     write_page,
 )
-from embreduce.report.study_report import method_name
 from embreduce.validation import check_vectors
 
 LABEL_MAX_POINTS = {2: 12, 3: 8}

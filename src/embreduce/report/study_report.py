@@ -7,7 +7,6 @@ module reads them and nothing else, so a report can be rebuilt at any time with
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any, Literal
 
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.outputs import check_output_file, is_embreduce_page
-from embreduce.reducers import SPECS
 from embreduce.report.charts import (
     CHART_KINDS,
     bytes_figure,
@@ -24,6 +22,9 @@ from embreduce.report.charts import (
     house_template,
     metric_curves_figure,
 )
+from embreduce.report.names import (
+    method_name,
+)
 from embreduce.report.page import (
     escape_label,
     figure_json,
@@ -31,57 +32,18 @@ from embreduce.report.page import (
     render_page,
     write_page,
 )
-from embreduce.study import row_bits, row_bytes, split_candidate
-
-METHOD_NAMES = {
-    **{spec.name: spec.display_name for spec in SPECS},
-    "limit": "limit",
-    "original": "original",
-}
-"""Display names of the reducers the registry knows; other names are shown as they are."""
+from embreduce.report.tables import (
+    _metadata_html,
+    _recommendation_html,
+    _results_table,
+    table_columns,
+)
+from embreduce.study import row_bits, row_bytes
 
 SPLIT_ORDER = ("eval", "train")
 
 
-def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
-    """The results table's ``(field, heading, number format)`` columns, for recall@``k``."""
-    return (
-        ("method", "method", ""),
-        ("dim", "dim", "d"),
-        ("bits", "bits", "d"),
-        ("bytes", "bytes", ",d"),
-        ("split", "split", ""),
-        ("mse", "MSE", ".3e"),
-        ("mae", "MAE", ".4f"),
-        ("mean", "mean diff", "+.4f"),
-        ("std", "std diff", ".4f"),
-        ("q01", "q01", "+.3f"),
-        ("q99", "q99", "+.3f"),
-        ("spearman", "Spearman", ".4f"),
-        (f"recall_at_{k}", f"recall@{k}", ".3f"),
-        ("trustworthiness", "trustworthiness", ".3f"),
-        ("pairs_spearman", "pairs Spearman", ".2f"),
-        ("pairs_retained", "pairs retained", ".2%"),
-        ("n_pairs", "pairs", ",d"),
-        ("fit_seconds", "fit s", ".2f"),
-        ("transform_seconds", "transform s", ".3f"),
-    )
-
-
 TABLE_COLUMNS = table_columns(10)
-
-
-ROTATION_NAMES = {"random": "random", "itq": "ITQ"}
-
-
-def method_name(method: str) -> str:
-    """The display name of a method (raw text; escape before putting it in HTML).
-
-    A study's rotated-codec candidates (``pca+itq``) read "PCA, ITQ rotation".
-    """
-    base, rotation = split_candidate(method)
-    name = METHOD_NAMES.get(base, base)
-    return f"{name}, {ROTATION_NAMES.get(rotation, rotation)} rotation" if rotation else name
 
 
 @dataclass
@@ -109,6 +71,12 @@ class Study:
         """``{"method", "dim", "bits", "reason"}`` or None when the study made no pick."""
         rec = self.meta.get("recommendation")
         return rec if isinstance(rec, dict) and rec.get("method") else None
+
+    @property
+    def rank_by(self) -> str:
+        """What the study ranked by: ``"pairs"`` or ``"cosine"``."""
+        rank_by = (self.meta.get("settings") or {}).get("rank_by")
+        return rank_by if rank_by in ("pairs", "cosine") else "cosine"
 
     def is_recommended(self, row: dict[str, Any]) -> bool:
         """Whether ``row`` is the recommended method, dim and precision."""
@@ -330,139 +298,6 @@ def curves_figure(study: Study, split: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- page parts
-
-
-def _results_table(study: Study) -> str:
-    columns = table_columns(study.k)
-    heads = "".join(
-        f'<th scope="col"><button type="button">{escape_label(h)}</button></th>'
-        for _, h, _ in columns
-    )
-    body = []
-    rows = sorted(
-        study.rows,
-        key=lambda r: (study.splits.index(r["split"]), r["method"] == "limit", _sort_mse(r)),
-    )
-    for row in rows:
-        classes = []
-        if study.is_recommended(row):
-            classes.append("recommended")
-        if row["method"] == "limit":
-            classes.append("limit")
-        cells = "".join(_cell(row.get(key), fmt) for key, _, fmt in columns)
-        body.append(f'<tr class="{" ".join(classes)}">{cells}</tr>')
-    return (
-        f'<table class="results"><thead><tr>{heads}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def _sort_mse(row: dict[str, Any]) -> float:
-    value = finite_number(row.get("mse"))
-    return value if value is not None else math.inf
-
-
-def _cell(value: Any, fmt: str) -> str:
-    if not fmt:
-        return f"<td>{escape_label(value)}</td>"
-    number = finite_number(value)
-    if number is None:
-        return '<td data-value="">–</td>'
-    shown = f"{int(number):{fmt}}" if fmt.endswith("d") else f"{number:{fmt}}"
-    return f'<td data-value="{number!r}">{escape_label(shown)}</td>'
-
-
-INCOMPLETE = (
-    "This study did not finish (it was stopped or is still running): the recommendation is "
-    "the best of the candidates measured so far, and may change when the rest are measured."
-)
-
-
-def _recommendation_html(study: Study) -> str:
-    rec = study.recommendation
-    unfinished = study.meta.get("complete", True) is False
-    warning = f'<p class="warning incomplete">{escape_label(INCOMPLETE)}</p>' if unfinished else ""
-    if rec is None:
-        return (
-            f'{warning}<p class="pick">No recommendation</p>'
-            '<p class="reason">The study made no pick; compare the candidates below.</p>'
-        )
-    pick = f"{method_name(rec['method'])} at {int(rec['dim'])} dimensions"
-    if rec.get("bits") is not None:
-        pick += f", {int(rec['bits'])} bits each: {int(rec['bytes']):,} bytes a vector"
-    pick = escape_label(pick)
-    reason = escape_label(rec.get("reason") or "")
-    label = "Interim recommendation (unfinished study)" if unfinished else "Recommended"
-    model = ""
-    if rec.get("model"):
-        model = (
-            '<p class="reason">Apply it: <code>embreduce compress VECTORS -m STUDY/'
-            f"{escape_label(rec['model'])} -o OUT.parquet</code></p>"
-        )
-    return (
-        f'{warning}<p class="muted">{label}</p><p class="pick">{pick}</p>'
-        f'<p class="reason">{reason}</p>{model}'
-    )
-
-
-def metadata_items(study: Study) -> list[tuple[str, str]]:
-    """(label, value) pairs describing the run, as raw text."""
-    settings = study.meta.get("settings") or {}
-    data = study.meta.get("data") or {}
-    items: list[tuple[str, str]] = []
-
-    def add(label: str, value: Any) -> None:
-        if value not in (None, "", [], {}):
-            items.append((label, str(value)))
-
-    add("input", settings.get("input"))
-    add("model", settings.get("model"))
-    if data.get("n") is not None:
-        add("N", f"{int(data['n']):,} vectors of {data.get('dim', '?')} dimensions")
-    if data.get("n_train") is not None or data.get("n_eval") is not None:
-        add(
-            "split",
-            f"{int(data.get('n_train') or 0):,} train / {int(data.get('n_eval') or 0):,} eval"
-            + (f" (holdout {settings['holdout']})" if settings.get("holdout") is not None else ""),
-        )
-    for split in study.splits:
-        dist = study.base.get(split) or {}
-        if dist.get("n_pairs") is not None:
-            sampled = " (sampled)" if dist.get("sampled") else ""
-            add(f"pairs ({split})", f"{int(dist['n_pairs']):,}{sampled}")
-    if settings.get("methods"):
-        add("methods", ", ".join(map(str, settings["methods"])))
-    if settings.get("dims"):
-        add("dimensions", ", ".join(map(str, settings["dims"])))
-    add("seed", settings.get("seed"))
-    if settings.get("weights") or settings.get("sample_weight"):
-        given = settings.get("weights") or "a weight per vector"
-        add("training weights", f"{given} (the encoders; baselines take none)")
-    add("k (recall, trustworthiness)", settings.get("k"))
-    add("max pairs", settings.get("max_pairs"))
-    if study.meta.get("elapsed_seconds") is not None:
-        add("time taken", _duration(float(study.meta["elapsed_seconds"])))
-    add("started", study.meta.get("started"))
-    versions = study.meta.get("versions") or {}
-    if versions:
-        add("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
-    return items
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
-
-
-def _metadata_html(study: Study) -> str:
-    items = metadata_items(study)
-    if not items:
-        return '<p class="muted">This study folder has no study.json.</p>'
-    rows = "".join(f"<dt>{escape_label(k)}</dt><dd>{escape_label(v)}</dd>" for k, v in items)
-    return f'<dl class="meta">{rows}</dl>'
 
 
 # ----------------------------------------------------------------------------- the report

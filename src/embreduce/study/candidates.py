@@ -34,13 +34,14 @@ def row_bytes(row: dict[str, Any]) -> int:
     return -(-int(row["dim"]) * row_bits(row) // 8) if size in (None, "") else int(size)
 
 
+def is_reference(row: dict[str, Any]) -> bool:
+    """A row to compare with, not to pick: the ``limit``, or the uncompressed input."""
+    return row["method"] == LIMIT or (row["method"] == ORIGINAL and row_bits(row) == 32)
+
+
 def is_candidate(row: dict[str, Any]) -> bool:
     """A held-out row one could pick: not the ``limit``, not the uncompressed input."""
-    return (
-        row["split"] == "eval"
-        and row["method"] != LIMIT
-        and not (row["method"] == ORIGINAL and row_bits(row) == 32)
-    )
+    return row["split"] == "eval" and not is_reference(row)
 
 
 def model_folder(method: str, dim: int) -> str:

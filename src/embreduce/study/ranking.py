@@ -11,6 +11,7 @@ from typing import Any
 
 from embreduce.study.candidates import (
     is_candidate,
+    is_reference,
     row_bits,
     row_bytes,
 )
@@ -24,16 +25,19 @@ def _score(row: dict[str, Any], rank_by: str) -> float:
     return -math.inf if math.isnan(value) else value
 
 
-def rank_rows(rows: Sequence[dict[str, Any]], rank_by: str = "cosine") -> list[dict[str, Any]]:
-    """Held-out rows best first, the references (``original`` 32-bit, ``limit``) last.
+def rank_rows(
+    rows: Sequence[dict[str, Any]], rank_by: str = "cosine", *, split: str = "eval"
+) -> list[dict[str, Any]]:
+    """A split's rows best first (held-out by default), the references (``original``
+    32-bit, ``limit``) last.
 
     ``rank_by="cosine"`` orders by the rank agreement of the pair cosines with the
     originals (``spearman``), ``"pairs"`` by the share of the original vectors' Spearman
     on the labelled pairs a candidate keeps (``pairs_retained``); ties go to the smaller
     size. The CLI's table, the report's table and :func:`recommend` all use this order.
     """
-    evals = [r for r in rows if r["split"] == "eval"]
-    return sorted(evals, key=lambda r: (not is_candidate(r), -_score(r, rank_by), row_bytes(r)))
+    chosen = [r for r in rows if r["split"] == split]
+    return sorted(chosen, key=lambda r: (is_reference(r), -_score(r, rank_by), row_bytes(r)))
 
 
 def recommend(
