@@ -379,11 +379,12 @@ def test_study_cli_checks_everything_before_embedding(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     import embreduce.cli as cli
+    from embreduce.embedding.options import EmbeddingOptions
 
     def no_embedding(*args, **kwargs):
         raise AssertionError("embedded before the request was checked")
 
-    monkeypatch.setattr(cli.EmbeddingOptions, "embedder", no_embedding)
+    monkeypatch.setattr(EmbeddingOptions, "embedder", no_embedding)
     out = tmp_path / "s"
     for bad in (["--k", "0"], ["--seed", "-1"], ["--tolerance", "nan"], ["--methods", "nope"]):
         result = CliRunner().invoke(cli.app, ["study", "--words", "40", "-o", str(out), *bad])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,8 @@ from embreduce.io import LabelledPairs
 from embreduce.validation import check_vectors
 
 if TYPE_CHECKING:
+    from embreduce.embedding.options import EmbeddingOptions
+    from embreduce.io import EmbeddingSet
     from embreduce.study.run import _Run
 
 
@@ -156,3 +159,52 @@ def _pairs_spearman(
     from embreduce.metrics.pairs import pairs_spearman
 
     return pairs_spearman(first, second, scores, grid=grid)
+
+
+def embed_study_pairs(
+    pairs: LabelledPairs,
+    data: EmbeddingSet,
+    options: EmbeddingOptions | None = None,
+    *,
+    show_progress: bool = False,
+) -> tuple[PairVectors, str, list[str]]:
+    """Embed labelled pairs like the study's vectors: their model, their normalisation.
+
+    Parameters
+    ----------
+    pairs : LabelledPairs
+        From :func:`embreduce.io.read_pairs`.
+    data : EmbeddingSet
+        The study's vectors; the model and normalisation they record are used unless
+        ``options`` names a model or asks to normalise.
+    options : EmbeddingOptions, optional
+        How to embed (the CLI's embedding options).
+    show_progress : bool
+
+    Returns
+    -------
+    (PairVectors, str, list of str)
+        The embedded pairs, the model used, and notes (vectors that record no model are
+        paired with the default model, and the note says so).
+    """
+    from embreduce.embedding.options import EmbeddingOptions
+
+    options = options or EmbeddingOptions()
+    model = options.model or data.info.get("model")
+    normalize = options.normalize or bool(data.info.get("normalized"))
+    options = dataclasses.replace(options, model=model, normalize=normalize)
+    notes = []
+    if model is None:  # vectors made elsewhere (.npy, say) do not say which model made them
+        notes.append(
+            f"the study's vectors do not record their model; the pairs are embedded with the "
+            f"default {options.model_name}. If the vectors came from another model, pass it "
+            "with --model (model= in Python)."
+        )
+    vectors = embed_pairs(
+        pairs,
+        options.embedder(),
+        batch_size=options.batch_size,
+        normalize=normalize,
+        show_progress=show_progress,
+    )
+    return vectors, options.model_name, notes

@@ -1,0 +1,128 @@
+"""``embreduce study``: the library's :func:`~embreduce.study.files.study_files`, printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embreduce.cli.app import app, console, err_console, user_errors
+from embreduce.cli.options import (
+    BitsOpt,
+    BudgetOpt,
+    DimsOpt,
+    EvalOpt,
+    HoldoutOpt,
+    InputsOpt,
+    KOpt,
+    LimitOpt,
+    MaxPairsOpt,
+    MethodsOpt,
+    OverwriteOpt,
+    PairColumnsOpt,
+    PairsOpt,
+    QuietOpt,
+    RankBy,
+    RankByOpt,
+    ReportOpt,
+    RotationsOpt,
+    SeedOpt,
+    StudyOutputOpt,
+    ToleranceOpt,
+    WeightsOpt,
+    embedding_options,
+    int_list,
+    name_list,
+)
+from embreduce.cli.printing import print_distribution, print_study, print_study_header
+from embreduce.embedding.options import EmbeddingOptions
+from embreduce.study.files import DEFAULT_PAIR_COLUMNS
+from embreduce.study.settings import (
+    DEFAULT_BITS,
+    DEFAULT_DIMS,
+    DEFAULT_METHODS,
+    StudySettings,
+)
+
+_DEFAULTS = StudySettings()
+_METHODS = ",".join(DEFAULT_METHODS)
+_DIMS = ",".join(map(str, DEFAULT_DIMS))
+_BITS = ",".join(map(str, DEFAULT_BITS))
+_PAIR_COLUMNS = ",".join(DEFAULT_PAIR_COLUMNS)
+
+
+@app.command()
+@user_errors
+@embedding_options
+def study(
+    input_path: InputsOpt = None,
+    output: StudyOutputOpt = Path("out/study"),
+    methods: MethodsOpt = _METHODS,
+    dims: DimsOpt = _DIMS,
+    bits: BitsOpt = _BITS,
+    rotations: RotationsOpt = "",
+    budget: BudgetOpt = None,
+    holdout: HoldoutOpt = _DEFAULTS.holdout,
+    eval_path: EvalOpt = None,
+    seed: SeedOpt = _DEFAULTS.seed,
+    max_pairs: MaxPairsOpt = None,
+    k: KOpt = _DEFAULTS.k,
+    tolerance: ToleranceOpt = _DEFAULTS.tolerance,
+    limit: LimitOpt = _DEFAULTS.limit,
+    report: ReportOpt = True,
+    weights: WeightsOpt = None,
+    pairs: PairsOpt = None,
+    pair_columns: PairColumnsOpt = _PAIR_COLUMNS,
+    rank_by: RankByOpt = None,
+    quiet: QuietOpt = False,
+    overwrite: OverwriteOpt = False,
+    *,
+    embedding: EmbeddingOptions,
+) -> None:
+    """Fit every method x dim x bits, measure how well each keeps the cosines, recommend one.
+
+    Example:
+
+      embreduce study --words 512 --methods pca,svd,random,truncate,encoder
+      --dims 16,32,64,128,256 --bits 32,8,4,1 --holdout 0.2 --seed 0 -o out/study
+    """
+    from embreduce.study.files import load_study_files, run_study_files
+
+    # Every setting and the output folder are checked before anything is embedded.
+    settings = StudySettings(
+        methods=name_list(methods),
+        dims=int_list(dims, "--dims"),
+        bits=int_list(bits, "--bits"),
+        rotations=name_list(rotations),
+        budget=budget,
+        holdout=holdout,
+        seed=seed,
+        max_pairs=max_pairs,
+        k=k,
+        limit=limit,
+        tolerance=tolerance,
+        weights=weights,
+        rank_by=None if rank_by is None else RankBy(rank_by).value,
+    )
+    files = load_study_files(
+        input_path,
+        output,
+        settings,
+        embedding,
+        eval_path=eval_path,
+        pairs_path=pairs,
+        pair_columns=pair_columns,
+        overwrite=overwrite,
+        show_progress=not quiet,
+    )
+    print_study_header(files.data, files.items, settings)
+    for note in files.notes:
+        err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
+    if files.pair_model and not quiet:
+        console.print(f"Labelled pairs from {pairs} embedded with {files.pair_model}")
+    result = run_study_files(files, output, settings, overwrite=overwrite, show_progress=not quiet)
+    print_distribution("Pairwise cosine similarity of the held-out vectors", result.base["eval"])
+    print_study(result)
+    console.print(f"Wrote {output}/results.csv, results.json, study.json and models/")
+    if report:
+        from embreduce.report import write_report
+
+        console.print(f"Report: {write_report(output, overwrite=overwrite)}")
