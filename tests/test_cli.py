@@ -6,11 +6,13 @@ import json
 import re
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from embreduce.cli import app
 from embreduce.io import load_vectors
+from embreduce.report.page import escape_label
 
 runner = CliRunner()
 
@@ -91,7 +93,12 @@ def test_map_command(study_dir, tmp_path):
     result = invoke("map", out / "vectors.parquet", "--methods", "pca", "-o", page, "--quiet")
     assert result.exit_code == 0, result.output
     assert f"Wrote {page}" in result.output
-    assert "would" in page.read_text("utf-8")  # one of the 60 words, as a hover label
+    # every one of the 60 words reaches the page's data (not plotly.js) as a hover label
+    data = page.read_text("utf-8").split('<script type="application/json" id="page-data">')[1]
+    data = data.split("</script>")[0]
+    words = pq.read_table(out / "vectors.parquet").column("text").to_pylist()
+    labels = [escape_label(w) for w in words]  # escaped before they reach the page
+    assert len(words) == 60 and json.loads(data)["labels"] == labels
 
 
 def test_embed_words_writes_parquet_and_prints_summary(tmp_path):

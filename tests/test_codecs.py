@@ -14,7 +14,6 @@ from embreduce.codecs import (
     check_bits,
     load_codec,
     pack_codes,
-    parse_bits,
     save_codec,
     unpack_codes,
 )
@@ -143,13 +142,6 @@ def test_bits_not_in_the_list_give_one_line(bad):
     assert "\n" not in message and message.startswith("bits=") and "32, 16, 8, 4, 2, 1" in message
     with pytest.raises(ParameterError):
         check_bits(bad)
-
-
-def test_parse_bits_reads_a_list():
-    assert parse_bits("32,8,4,1") == [32, 8, 4, 1]
-    assert parse_bits([1, "2"]) == [1, 2]
-    with pytest.raises(ParameterError, match="bits=5"):
-        parse_bits("8,5")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from embreduce.exceptions import InputError, ModelNotFoundError, OutputError, ParameterError
 from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.reducers import load_reducer
+from embreduce.reducers.encoder import TORCH_ACTIVATIONS
 from embreduce.reducers.persistence import output_dim, reducer_config
 from embreduce.reducers.spec import all_specs, spec_of
 
@@ -27,10 +28,6 @@ _MODULE_TYPE = "sentence_transformers.models.{}"
 # The legacy import path: every sentence-transformers release from 2.x on resolves it.
 
 _SKIP_FILES = {"README.md", ".gitattributes"}
-
-
-_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
-"""The encoder's activations as torch modules (GELU: the exact erf form, like numpy's)."""
 
 
 def _st_modules() -> tuple[Any, Any]:
@@ -74,7 +71,7 @@ def reducer_modules(reducer: Any, *, method: str | None = None) -> list[Any]:
     stack = spec.dense(reducer)
     modules: list[Any] = [Normalize()] if stack.normalize_input else []
     layers = [
-        (w, b, None if act is None else getattr(torch.nn, _ACTIVATIONS[act])())
+        (w, b, None if act is None else getattr(torch.nn, TORCH_ACTIVATIONS[act])())
         for w, b, act in stack.layers
     ]
     for weight, bias, activation in layers:

@@ -81,6 +81,8 @@ def build_tiny_llama(
         num_key_value_heads=2,
         max_position_embeddings=128,
     )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's torch RNG untouched
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
     return folder

@@ -31,7 +31,6 @@ from embreduce.codecs.scalar import (
     check_bits,
     check_rotation,
     pack_codes,
-    parse_bits,
     unpack_codes,
 )
 from embreduce.codecs.store import (
@@ -76,7 +75,6 @@ __all__ = [
     "load_model_codec",
     "model_digest",
     "pack_codes",
-    "parse_bits",
     "register_codec",
     "remove_model_codecs",
     "save_codec",

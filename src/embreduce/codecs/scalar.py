@@ -32,7 +32,7 @@ vector.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -119,21 +119,6 @@ def check_rotation(rotation: Any, *, name: str = "rotation") -> str | None:
             f"{name}={rotation!r} is not allowed: use None or one of " + ", ".join(ROTATIONS)
         )
     return rotation
-
-
-def parse_bits(values: str | Iterable[Any], *, name: str = "bits") -> list[int]:
-    """Read a list of precisions such as ``"32,8,4,1"``; each must be in :data:`BITS`.
-
-    Examples
-    --------
-    >>> parse_bits("32, 8,4,1")
-    [32, 8, 4, 1]
-    """
-    items = values.split(",") if isinstance(values, str) else list(values)
-    out = [check_bits(v.strip() if isinstance(v, str) else v, name=name) for v in items]
-    if not out:
-        raise ParameterError(f"{name}: give at least one of {', '.join(map(str, BITS))}")
-    return list(dict.fromkeys(out))
 
 
 def bytes_per_vector(n_dims: int, bits: int) -> int:

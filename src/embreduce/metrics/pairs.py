@@ -8,8 +8,10 @@ from numpy.typing import ArrayLike
 from embreduce.exceptions import InputError
 
 
-def pair_cosines(first: ArrayLike, second: ArrayLike) -> np.ndarray:
-    """Row-wise cosine similarity of two arrays of the same shape (float64)."""
+def row_cosines(first: ArrayLike, second: ArrayLike) -> np.ndarray:
+    """Row-wise cosine similarity of two arrays of the same shape (float64): row i of
+    ``first`` with row i of ``second`` (:func:`~embreduce.metrics.blocks.pair_cosines`
+    takes index pairs of one array)."""
     a = np.asarray(first, dtype=np.float64)
     b = np.asarray(second, dtype=np.float64)
     if a.ndim != 2 or a.shape != b.shape:
@@ -69,7 +71,7 @@ def pairs_spearman(
     """
     from scipy.stats import spearmanr
 
-    cosines = snap_to_grid(pair_cosines(first, second), grid)
+    cosines = snap_to_grid(row_cosines(first, second), grid)
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != cosines.shape:
         raise InputError(f"pairs: {len(cosines)} pairs but scores of shape {scores.shape}")

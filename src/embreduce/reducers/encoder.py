@@ -33,7 +33,10 @@ from embreduce.reducers.encoder_training import (
 )
 from embreduce.reducers.persistence import check_array_shapes, load_reducer, save_reducer
 
-ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
+TORCH_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
+"""Each activation's torch module (GELU: the exact erf form, like :data:`_NUMPY_ACTIVATIONS`)."""
+
+ACTIVATIONS = tuple(TORCH_ACTIVATIONS)
 """Activations allowed between the hidden layers of the MLP encoder."""
 
 _TRANSFORM_ROWS = 16384

@@ -72,12 +72,9 @@ def _pair_count(w: Any, n: int) -> float:
 def _build_net(sizes: list[int], activation: str, gen: Any, device: str) -> Any:
     import torch
 
-    act = {
-        "relu": torch.nn.ReLU,
-        "gelu": torch.nn.GELU,
-        "tanh": torch.nn.Tanh,
-        "silu": torch.nn.SiLU,
-    }[activation]
+    from embreduce.reducers.encoder import TORCH_ACTIVATIONS
+
+    act = getattr(torch.nn, TORCH_ACTIVATIONS[activation])
     mlp = len(sizes) > 2
 
     class EncoderNet(torch.nn.Module):

@@ -93,10 +93,10 @@ def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
         )
     if len(scores) < 3 or not np.isfinite(scores).all() or np.ptp(scores) == 0:
         raise InputError("pairs: need at least 3 pairs with finite scores that are not all equal")
-    from embreduce.metrics.pairs import pair_cosines
+    from embreduce.metrics.pairs import row_cosines
 
     # equal texts give cosines 1 +- float noise, whose ranks are noise: no rank at all
-    flat = np.ptp(pair_cosines(first, second)) < 1e-6
+    flat = np.ptp(row_cosines(first, second)) < 1e-6
     reference = math.nan if flat else _pairs_spearman(first, second, scores)
     check_pairs_reference(reference, len(scores))
     run.pairs = PairVectors(first, second, scores)
