@@ -129,10 +129,11 @@ class Compressor:
             self.reducer = reducer
             probe = np.asarray(reducer.transform(np.zeros((1, self.n_features_in), np.float32)))
             self.n_components = int(probe.shape[1])
-        if codec is not None and not hasattr(codec, "n_features_in_") and _bits(codec) == 16:
-            codec.fit(np.ones((1, self.n_components), np.float32))  # no calibration at 16 bits
         if codec is not None and not hasattr(codec, "n_features_in_"):
-            raise InputError(f"the codec for the {self.method} reducer is not fitted")
+            raise InputError(
+                f"the codec for the {self.method} reducer is not fitted: fit it on the "
+                "reducer's output first (load_model_codec fits a 16-bit one to the model)"
+            )
         if codec is not None and codec.n_features_in_ != self.n_components:
             raise InputError(
                 f"the codec codes {codec.n_features_in_}-d vectors, the {self.method} reducer "
