@@ -68,7 +68,7 @@ class Compressor:
         The type of the compressed vectors.
     normalize : bool
         Scale each compressed vector to unit length (all-zero rows stay zero).
-    codec : QuantizationCodec, optional
+    codec : Codec, optional
         A codec fitted on the reducer's output (``embreduce study`` saves them beside each
         model): :meth:`transform` then gives packed ``uint8`` codes, one row of
         ``codec.bytes_per_vector()`` bytes a vector.
