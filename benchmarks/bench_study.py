@@ -1,0 +1,91 @@
+"""The demo study against the same work by hand, alternating in one run (issue 22).
+
+Each case is a fresh process, timed as a whole (wall time, and peak RSS from
+``resource.getrusage``): ``embreduce study`` with ``make demo``'s settings, then
+``benchmarks/by_hand_study.py``, alternating ``--runs`` times; then ``embreduce report`` of
+the study's folder alone. With ``--busy`` the same runs go beside a niced one-thread busy
+loop (a neighbour on one of the cores). Printed: each case's median and range, and the
+ratios of the medians.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_study.py              # quiet machine, 3 runs each
+    .venv/bin/python benchmarks/bench_study.py --busy
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path("out/bench_study")
+BIN = Path(sys.executable).parent
+DEMO = [
+    *("--words", "512", "--methods", "pca,svd,random,truncate,encoder"),
+    *("--dims", "16,32,64,128,256", "--bits", "32,8,4,1", "--holdout", "0.2", "--seed", "0"),
+]
+CASES = {
+    "embreduce study": [
+        str(BIN / "embreduce"),
+        "study",
+        *DEMO,
+        "-o",
+        str(OUT / "ours"),
+        "--overwrite",
+        "--quiet",
+    ],  # fmt: skip
+    "by hand": [sys.executable, "benchmarks/by_hand_study.py", str(OUT / "by-hand")],
+    "embreduce report": [str(BIN / "embreduce"), "report", str(OUT / "ours")],
+}
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command run to its end."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def busy_loop() -> subprocess.Popen:
+    code = "while True: pass"
+    return subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", code])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--busy", action="store_true", help="beside a niced busy loop")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    neighbour = busy_loop() if args.busy else None
+    times: dict[str, list[float]] = {name: [] for name in CASES}
+    try:
+        timed(CASES["embreduce study"])  # a first run for the caches (numba, the OS's files)
+        for run in range(args.runs):
+            for name in ("embreduce study", "by hand", "embreduce report"):
+                seconds, _ = timed(CASES[name])
+                times[name].append(seconds)
+                print(f"run {run + 1}: {name:16s} {seconds:6.2f} s", flush=True)
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+    median = {name: statistics.median(v) for name, v in times.items()}
+    print(f"\nmachine: {os.cpu_count()} cores; busy neighbour: {args.busy}; runs: {args.runs}")
+    for name, values in times.items():
+        print(f"{name:16s} median {median[name]:6.2f} s  [{min(values):.2f}-{max(values):.2f}]")
+    print(f"study / by hand: {median['embreduce study'] / median['by hand']:.2f}x")
+    print(f"report / by hand: {median['embreduce report'] / median['by hand']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
