@@ -213,3 +213,26 @@ def test_cli_report(study_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no such study folder" in result.output
     result = CliRunner().invoke(app, ["report", str(study_dir), "--static", "gif"])
     assert result.exit_code == 2
+
+
+def test_each_candidates_patches_are_what_its_whole_charts_give(report: Path) -> None:
+    """The patches computed from the data equal those read off each candidate's charts."""
+    from embreduce.report.page import figure_json
+    from embreduce.report.study_report import (
+        _ordered_candidates,
+        candidate_figures,
+        candidate_patches,
+        figure_patch,
+    )
+
+    study = read_study(report.parent)
+    checked = 0
+    for split in study.splits:
+        rows = _ordered_candidates(study, split)
+        frame = {k: figure_json(f) for k, f in candidate_figures(study, rows[0]).items()}
+        for row in rows:
+            whole = {k: figure_json(f) for k, f in candidate_figures(study, row).items()}
+            expected = {k: figure_patch(frame[k], fig) for k, fig in whole.items()}
+            assert candidate_patches(study, row, rows[0]) == expected
+            checked += 1
+    assert checked > 2

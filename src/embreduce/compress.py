@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from embreduce.choices import DTYPES
 from embreduce.codecs import load_model_codec
 from embreduce.exceptions import InputError, ModelNotFoundError, ParameterError
 from embreduce.io import VECTOR_SUFFIXES, VectorSource, open_sink, open_source
@@ -35,9 +36,6 @@ from embreduce.pipeline import (
 from embreduce.progress import progress_bar
 from embreduce.reducers.persistence import reducer_config
 from embreduce.validation import bad_row_message
-
-DTYPES = ("float32", "float16")
-"""Output types :func:`compress` can write."""
 
 CHUNK_BYTES = 24 << 20
 """Input bytes per chunk (as float32) when ``chunk_rows`` is not given: 16,384 rows of 384-d

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,7 +14,9 @@ from embreduce.cli.options import (
     embedding_options,
 )
 from embreduce.cli.printing import print_distribution
-from embreduce.embedding.options import EmbeddingOptions
+
+if TYPE_CHECKING:
+    from embreduce.embedding.options import EmbeddingOptions
 
 
 @app.command()

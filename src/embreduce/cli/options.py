@@ -3,7 +3,6 @@ from the library."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import functools
 import inspect
@@ -14,10 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from embreduce.codecs import ROTATIONS
-from embreduce.compress import DTYPES
-from embreduce.embedding.options import EmbeddingOptions
-from embreduce.study.settings import RANK_BY
+from embreduce.choices import DTYPES, EMBEDDING_DEFAULTS, RANK_BY, ROTATIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,8 +95,22 @@ _EMBEDDING_HINTS = {
     "normalize": NormalizeOpt,
 }
 _EMBEDDING_PARAMETERS = {  # name -> (option, default): the library's defaults
-    f.name: (_EMBEDDING_HINTS[f.name], f.default) for f in dataclasses.fields(EmbeddingOptions)
+    name: (_EMBEDDING_HINTS[name], default) for name, default in EMBEDDING_DEFAULTS.items()
 }
+
+
+class _Hinted:
+    """Holds annotations for :func:`typing.get_type_hints` to resolve."""
+
+    def __init__(self, annotations: dict[str, Any]) -> None:
+        self.__annotations__ = annotations
+
+
+def _own_hints(func: Callable[..., Any]) -> dict[str, Any]:
+    """The command's own parameters' type hints; ``embedding`` is left out, so its type
+    need not be imported where the command is declared (only under TYPE_CHECKING)."""
+    own = {k: v for k, v in func.__annotations__.items() if k != "embedding"}
+    return typing.get_type_hints(_Hinted(own), globalns=func.__globals__, include_extras=True)
 
 
 def embedding_options(func: F) -> F:
@@ -118,11 +128,12 @@ def embedding_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from embreduce.embedding.options import EmbeddingOptions  # only when a command runs
+
         options = EmbeddingOptions(**{name: kwargs.pop(name) for name in _EMBEDDING_PARAMETERS})
         return func(*args, embedding=options, **kwargs)
 
-    hints = typing.get_type_hints(func, include_extras=True)
-    hints.pop("embedding", None)
+    hints = _own_hints(func)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
     )

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from embreduce.choices import (
+    DEFAULT_BITS,
+    DEFAULT_DIMS,
+    DEFAULT_HOLDOUT,
+    DEFAULT_K,
+    DEFAULT_METHODS,
+    DEFAULT_PAIR_COLUMNS,
+    DEFAULT_SEED,
+    DEFAULT_TOLERANCE,
+)
 from embreduce.cli.app import app, console, err_console, user_errors
 from embreduce.cli.options import (
     BitsOpt,
@@ -33,16 +44,10 @@ from embreduce.cli.options import (
     name_list,
 )
 from embreduce.cli.printing import print_distribution, print_study, print_study_header
-from embreduce.embedding.options import EmbeddingOptions
-from embreduce.study.files import DEFAULT_PAIR_COLUMNS
-from embreduce.study.settings import (
-    DEFAULT_BITS,
-    DEFAULT_DIMS,
-    DEFAULT_METHODS,
-    StudySettings,
-)
 
-_DEFAULTS = StudySettings()
+if TYPE_CHECKING:
+    from embreduce.embedding.options import EmbeddingOptions
+
 _METHODS = ",".join(DEFAULT_METHODS)
 _DIMS = ",".join(map(str, DEFAULT_DIMS))
 _BITS = ",".join(map(str, DEFAULT_BITS))
@@ -60,13 +65,13 @@ def study(
     bits: BitsOpt = _BITS,
     rotations: RotationsOpt = "",
     budget: BudgetOpt = None,
-    holdout: HoldoutOpt = _DEFAULTS.holdout,
+    holdout: HoldoutOpt = DEFAULT_HOLDOUT,
     eval_path: EvalOpt = None,
-    seed: SeedOpt = _DEFAULTS.seed,
+    seed: SeedOpt = DEFAULT_SEED,
     max_pairs: MaxPairsOpt = None,
-    k: KOpt = _DEFAULTS.k,
-    tolerance: ToleranceOpt = _DEFAULTS.tolerance,
-    limit: LimitOpt = _DEFAULTS.limit,
+    k: KOpt = DEFAULT_K,
+    tolerance: ToleranceOpt = DEFAULT_TOLERANCE,
+    limit: LimitOpt = True,
     report: ReportOpt = True,
     weights: WeightsOpt = None,
     pairs: PairsOpt = None,
@@ -85,6 +90,7 @@ def study(
       --dims 16,32,64,128,256 --bits 32,8,4,1 --holdout 0.2 --seed 0 -o out/study
     """
     from embreduce.study.files import load_study_files, run_study_files
+    from embreduce.study.settings import StudySettings
 
     # Every setting and the output folder are checked before anything is embedded.
     settings = StudySettings(

@@ -39,12 +39,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
+from embreduce.choices import BITS, ROTATED_MAX_BITS, ROTATIONS
 from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import check_int, check_vectors
-
-BITS = (32, 16, 8, 4, 2, 1)
-"""The precisions a codec offers, in bits a dimension."""
 
 CALIBRATIONS = ("quantile", "minmax")
 """How a codec sets each dimension's range at 8, 4 and 2 bits."""
@@ -52,13 +50,9 @@ CALIBRATIONS = ("quantile", "minmax")
 ONE_BIT_LEVELS = ("sign", "centroid")
 """What a 1-bit code decodes to: -1/+1, or each side's mean on the training vectors."""
 
-ROTATIONS = ("random", "itq")
-"""Rotations a codec can apply before quantizing (at 8 bits or fewer)."""
 
 ITQ_ITERATIONS = 50
 
-ROTATED_MAX_BITS = 4
-"""The study tries codec rotations at this many bits a dimension and fewer."""
 
 ORTHOGONAL_TOLERANCE = 1e-3
 """How far a loaded ``rotation_.T @ rotation_`` may be from the identity (float32 rounding)."""

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from embreduce.choices import EMBEDDING_DEFAULTS
 from embreduce.embedding.models import DEFAULT_MODEL
 
-DEFAULT_BACKEND = "sentence-transformers"
-DEFAULT_BATCH_SIZE = 64
+_D = EMBEDDING_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,16 @@ class EmbeddingOptions:
         Scale the vectors to unit length.
     """
 
-    words: int | None = None
-    text_column: str | None = None
-    model: str | None = None
-    backend: str = DEFAULT_BACKEND
-    pooling: str = "mean"
-    layer: int = -1
-    batch_size: int = DEFAULT_BATCH_SIZE
-    device: str = "auto"
-    dtype: str | None = None
-    normalize: bool = False
+    words: int | None = _D["words"]
+    text_column: str | None = _D["text_column"]
+    model: str | None = _D["model"]
+    backend: str = _D["backend"]
+    pooling: str = _D["pooling"]
+    layer: int = _D["layer"]
+    batch_size: int = _D["batch_size"]
+    device: str = _D["device"]
+    dtype: str | None = _D["dtype"]
+    normalize: bool = _D["normalize"]
 
     @property
     def model_name(self) -> str:

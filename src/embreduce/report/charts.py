@@ -7,8 +7,10 @@ figure are escaped by the caller (:func:`embreduce.report.page.escape_label`).
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -96,6 +98,67 @@ def populated_range(
     return max(-1.0, lo - pad), min(1.0, hi + pad)
 
 
+@dataclass(frozen=True)
+class TraceSpec:
+    """What one density trace of a distribution chart shows."""
+
+    counts: Any
+    edges: Any
+    name: str
+    color: str
+    opacity: float = 0.3
+
+    def same(self, other: TraceSpec) -> bool:
+        """True when both draw the same trace."""
+        return (self.name, self.color, self.opacity) == (
+            other.name,
+            other.color,
+            other.opacity,
+        ) and (
+            np.array_equal(self.counts, other.counts) and np.array_equal(self.edges, other.edges)
+        )
+
+
+def distribution_traces(
+    kind: ChartKind,
+    *,
+    cos_edges: ArrayLike,
+    diff_edges: ArrayLike,
+    original_hist: ArrayLike,
+    reduced_hist: ArrayLike,
+    diff_hist: ArrayLike,
+    original_label: str,
+    reduced_label: str,
+) -> list[TraceSpec]:
+    """The traces of :func:`distribution_figure`, as data (no plotly objects)."""
+    if kind not in CHART_KINDS:
+        raise ValueError(f"kind must be one of {CHART_KINDS}, got {kind!r}")
+    specs = []
+    if kind in ("base", "both"):
+        specs.append(TraceSpec(original_hist, cos_edges, original_label, ORIGINAL_COLOR))
+        specs.append(TraceSpec(reduced_hist, cos_edges, reduced_label, REDUCED_COLOR))
+    if kind in ("diff", "both"):
+        name = f"difference: original − {reduced_label}"
+        specs.append(TraceSpec(diff_hist, diff_edges, name, DIFF_COLOR, 0.25))
+    return specs
+
+
+def density_patch(spec: TraceSpec) -> dict[str, Any]:
+    """A trace's ``y`` (float32 typed array), ``name`` and ``hovertemplate`` as the page
+    patches them into a chart of the same kind (see ``study_report.figure_patch``)."""
+    _, y = histogram_density(spec.counts, spec.edges)
+    y32 = np.round(y, 5).astype("<f4")
+    return {
+        "y": {"dtype": "f4", "bdata": base64.b64encode(y32.tobytes()).decode("ascii")},
+        "name": spec.name,
+        "hovertemplate": _hover(spec.name),
+    }
+
+
+def _hover(name: str) -> str:
+    return f"{name}<br>cos %{{x:.3f}}: density %{{y:.3f}}<extra></extra>"
+
+
 def _density_trace(
     counts: ArrayLike, edges: ArrayLike, *, name: str, color: str, opacity: float = 0.3
 ) -> go.Scatter:
@@ -109,7 +172,7 @@ def _density_trace(
         line={"shape": "hvh", "width": 1.6, "color": color},
         fill="tozeroy",
         fillcolor=f"rgba({r},{g},{b},{opacity})",
-        hovertemplate=f"{name}<br>cos %{{x:.3f}}: density %{{y:.3f}}<extra></extra>",
+        hovertemplate=_hover(name),
     )
 
 
@@ -145,28 +208,19 @@ def distribution_figure(
     -------
     plotly.graph_objects.Figure
     """
-    if kind not in CHART_KINDS:
-        raise ValueError(f"kind must be one of {CHART_KINDS}, got {kind!r}")
-    traces, ranges = [], []
-    if kind in ("base", "both"):
-        traces.append(
-            _density_trace(original_hist, cos_edges, name=original_label, color=ORIGINAL_COLOR)
-        )
-        traces.append(
-            _density_trace(reduced_hist, cos_edges, name=reduced_label, color=REDUCED_COLOR)
-        )
-        ranges += [(original_hist, cos_edges), (reduced_hist, cos_edges)]
-    if kind in ("diff", "both"):
-        traces.append(
-            _density_trace(
-                diff_hist,
-                diff_edges,
-                name=f"difference: original − {reduced_label}",
-                color=DIFF_COLOR,
-                opacity=0.25,
-            )
-        )
-        ranges.append((diff_hist, diff_edges))
+    specs = distribution_traces(
+        kind,
+        cos_edges=cos_edges,
+        diff_edges=diff_edges,
+        original_hist=original_hist,
+        reduced_hist=reduced_hist,
+        diff_hist=diff_hist,
+        original_label=original_label,
+        reduced_label=reduced_label,
+    )
+    traces = [_density_trace(s.counts, s.edges, name=s.name, color=s.color, opacity=s.opacity)
+              for s in specs]  # fmt: skip
+    ranges = [(s.counts, s.edges) for s in specs]
     x_title = {
         "base": "pairwise cosine similarity",
         "diff": "cos_original − cos_reduced",

@@ -17,10 +17,13 @@ from embreduce.outputs import check_output_file, is_embreduce_page
 from embreduce.report.charts import (
     CHART_KINDS,
     bytes_figure,
+    density_patch,
     distribution_figure,
+    distribution_traces,
     finite_number,
     house_template,
     metric_curves_figure,
+    populated_range,
 )
 from embreduce.report.names import (
     method_name,
@@ -201,10 +204,38 @@ def _subtitle(row: dict[str, Any]) -> str:
 
 def candidate_figures(study: Study, row: dict[str, Any]) -> dict[str, Any]:
     """The three distribution charts (``base``, ``diff``, ``both``) for one result row."""
+    common = _chart_inputs(study, row)
+    return {kind: distribution_figure(kind, **common) for kind in CHART_KINDS}
+
+
+def candidate_patches(
+    study: Study, row: dict[str, Any], frame_row: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """:func:`figure_patch` of each of a row's charts against ``frame_row``'s, computed from
+    the data without building the charts (what the page needs of each candidate)."""
+    mine, frame = _chart_inputs(study, row), _chart_inputs(study, frame_row)
+    subtitle = mine.pop("subtitle")
+    frame.pop("subtitle")
+    patches = {}
+    for kind in CHART_KINDS:
+        specs = distribution_traces(kind, **mine)
+        theirs = distribution_traces(kind, **frame)
+        patches[kind] = {
+            "traces": [
+                None if spec.same(other) else density_patch(spec)
+                for spec, other in zip(specs, theirs, strict=True)
+            ],
+            "subtitle": subtitle,
+            "range": list(populated_range([(s.counts, s.edges) for s in specs])),
+        }
+    return patches
+
+
+def _chart_inputs(study: Study, row: dict[str, Any]) -> dict[str, Any]:
     base_hist = (study.base.get(row["split"]) or {}).get("hist")
     if base_hist is None:
         raise InputError(f"base_distribution.json has no '{row['split']}' histogram")
-    common = {
+    return {
         "cos_edges": study.base["cos_edges"],
         "diff_edges": study.base["diff_edges"],
         "original_hist": base_hist,
@@ -214,7 +245,6 @@ def candidate_figures(study: Study, row: dict[str, Any]) -> dict[str, Any]:
         "reduced_label": escape_label(_candidate_label(row)),
         "subtitle": _subtitle(row),
     }
-    return {kind: distribution_figure(kind, **common) for kind in CHART_KINDS}
 
 
 def _ordered_candidates(study: Study, split: str) -> list[dict[str, Any]]:
@@ -306,7 +336,7 @@ def curves_figure(study: Study, split: str) -> Any:
 def report_data(study: Study) -> dict[str, Any]:
     """Everything the page script needs: candidates, their charts, the curves."""
     template = house_template().to_plotly_json()
-    candidates, figures, frames = [], {}, {}
+    candidates, figures, frames, frame_rows = [], {}, {}, {}
     for split in study.splits:
         for row in _ordered_candidates(study, split):
             key = candidate_key(row["method"], row["dim"], split, row_bits(row))
@@ -322,9 +352,11 @@ def report_data(study: Study) -> dict[str, Any]:
                     "recommended": study.is_recommended(row),
                 }
             )
-            full = {kind: figure_json(fig) for kind, fig in candidate_figures(study, row).items()}
-            frame = frames.setdefault(split, full)
-            patches = {kind: figure_patch(frame[kind], fig) for kind, fig in full.items()}
+            if split not in frames:  # one whole chart per kind and split; patches for the rest
+                charts = candidate_figures(study, row).items()
+                frames[split] = {kind: figure_json(fig) for kind, fig in charts}
+                frame_rows[split] = row
+            patches = candidate_patches(study, row, frame_rows[split])
             del patches["both"]["traces"]  # the page takes them from "base" and "diff"
             figures[key] = patches
     if not candidates:

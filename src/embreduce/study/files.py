@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from embreduce.choices import DEFAULT_PAIR_COLUMNS
 from embreduce.embedding.options import EmbeddingOptions
 from embreduce.exceptions import ParameterError
 from embreduce.outputs import check_output_folder
@@ -21,9 +22,6 @@ from embreduce.study.run import StudyResult, run_study
 from embreduce.study.settings import StudySettings
 
 PathLike = str | os.PathLike[str]
-
-DEFAULT_PAIR_COLUMNS = ("sentence1", "sentence2", "score")
-"""The labelled pairs' columns by default: the STS Benchmark's layout."""
 
 
 @dataclass

@@ -9,25 +9,23 @@ from typing import Any
 
 import numpy as np
 
-from embreduce.codecs import ROTATED_MAX_BITS
+from embreduce.choices import (
+    DEFAULT_BITS,
+    DEFAULT_DIMS,
+    DEFAULT_HOLDOUT,
+    DEFAULT_K,
+    DEFAULT_METHODS,
+    DEFAULT_SEED,
+    DEFAULT_TOLERANCE,
+    RANK_BY,
+    ROTATED_MAX_BITS,
+)
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.study.weights import check_weights_spec
 from embreduce.validation import check_float, check_int
 
-DEFAULT_METHODS = ("pca", "svd", "random", "truncate", "encoder")
-
-
-DEFAULT_DIMS = (16, 32, 64, 128, 256, 512, 1024)
-
-
 MAX_SEED = 2**32 - 1
 """The largest seed: scikit-learn and numpy's legacy generators take 32-bit seeds."""
-
-
-DEFAULT_BITS = (32, 8, 4, 1)
-
-
-RANK_BY = ("pairs", "cosine")
 
 
 @dataclass(frozen=True)
@@ -86,12 +84,12 @@ class StudySettings:
 
     methods: Sequence[str] = DEFAULT_METHODS
     dims: Sequence[int] = DEFAULT_DIMS
-    holdout: float = 0.2
-    seed: int = 0
+    holdout: float = DEFAULT_HOLDOUT
+    seed: int = DEFAULT_SEED
     max_pairs: int | None = None
-    k: int = 10
+    k: int = DEFAULT_K
     limit: bool = True
-    tolerance: float = 0.01
+    tolerance: float = DEFAULT_TOLERANCE
     save_models: bool = True
     weights: str | None = None
     bits: Sequence[int] = DEFAULT_BITS
