@@ -355,3 +355,29 @@ def test_similarity_limit_samples_rows_above_max_n():
         similarity_metrics(X[rows], Z, k=None)["mse"]
         < similarity_metrics(X[rows], X[rows, :3], k=None)["mse"]
     )
+
+
+def test_top_k_breaks_ties_by_the_lower_index_as_a_stable_sort():
+    from embreduce.metrics.neighbours import top_k
+
+    rng = np.random.default_rng(3)
+    S = np.sign(rng.normal(size=(200, 64))).astype(np.float32)  # +-1: ties everywhere
+    S[:, ::7] = rng.normal(size=(200, 10)).astype(np.float32)  # and some rows without
+    for k in (1, 5, 17):
+        idx, kth = top_k(S, k)
+        order = np.argsort(-S, axis=1, kind="stable")[:, :k]  # the plain computation
+        assert [set(r) for r in idx] == [set(r) for r in order]
+        np.testing.assert_array_equal(kth, np.take_along_axis(S, order, axis=1).min(axis=1))
+
+
+def test_spearman_with_remembered_ranks_is_scipys():
+    from scipy.stats import spearmanr
+
+    from embreduce.metrics.distributions import _spearman
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=5000).astype(np.float32)
+    for b in (a + rng.normal(size=5000).astype(np.float32), np.round(a, 1), -a):
+        for _ in range(2):  # the second time, a's ranks come from the cache
+            assert _spearman(a, b) == spearmanr(a, b).statistic
+    assert np.isnan(_spearman(a, np.ones_like(a))) and np.isnan(_spearman(np.ones(3), a[:3]))

@@ -566,3 +566,27 @@ def test_codec_rotations_are_candidates_of_their_own(tmp_path):
     assert load_codec(model).rotation == rotation  # the model's default is that codec
     with pytest.raises(ParameterError, match="rotations: unknown pca"):
         run_study(EmbeddingSet(X), tmp_path / "t", rotations=["pca"], show_progress=False)
+
+
+def test_results_are_written_at_checkpoints_and_at_the_end(tmp_path, monkeypatch):
+    import embreduce.study.run as run_module
+
+    writes = []
+    real = run_module.write_results
+
+    def counted(folder, rows, k=10):
+        writes.append(len(rows))
+        return real(folder, rows, k)
+
+    monkeypatch.setattr(run_module, "write_results", counted)
+    monkeypatch.setattr(run_module, "CHECKPOINT_SECONDS", 3600.0)
+    out = tmp_path / "s"
+    run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd", "pca"], dims=[4, 8],
+              bits=[32], limit=False, show_progress=False)  # fmt: skip
+    assert writes == [0, 10]  # before the first cell, then once at the end: 5 cells x 2 rows
+    assert len(load_study(out)["results"]["rows"]) == 10
+    writes.clear()
+    monkeypatch.setattr(run_module, "CHECKPOINT_SECONDS", 0.0)  # a checkpoint after each cell
+    run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd", "pca"], dims=[4, 8],
+              bits=[32], limit=False, show_progress=False, overwrite=True)  # fmt: skip
+    assert writes == [0, 2, 4, 6, 8, 10, 10]

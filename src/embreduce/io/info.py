@@ -16,11 +16,16 @@ INFO_KEY = b"embreduce"
 """The key of embreduce's provenance in a Parquet schema's metadata."""
 
 
-def write_json(path: str | os.PathLike[str], obj: Any, *, overwrite: bool = True) -> Path:
-    """Write ``obj`` as indented JSON, atomically (replacing a file there unless not
-    ``overwrite``: a run's own files, such as ``study.json``, are rewritten as it goes)."""
+def write_json(
+    path: str | os.PathLike[str], obj: Any, *, overwrite: bool = True, indent: int | None = 2
+) -> Path:
+    """Write ``obj`` as JSON (indented unless ``indent=None``), atomically (replacing a file
+    there unless not ``overwrite``: a run's own files, such as ``study.json``, are rewritten
+    as it goes)."""
+    compact = (",", ":") if indent is None else None
+    text = json.dumps(obj, indent=indent, default=json_default, separators=compact)
     with atomic_write(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
     return Path(path)
 
 

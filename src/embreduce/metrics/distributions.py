@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -185,12 +186,36 @@ def base_distribution(
     }
 
 
-def _spearman(a: NDArray, b: NDArray) -> float:
-    from scipy.stats import spearmanr
+_RANKS: collections.OrderedDict[bytes, NDArray[np.float64]] = collections.OrderedDict()
+_RANKS_KEPT = 4  # a study judges every candidate of a split against the same original pairs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # constant input: undefined, reported as NaN
-        return float(spearmanr(a, b).statistic)
+
+def _ranks(values: NDArray) -> NDArray[np.float64]:
+    """``scipy.stats.rankdata(values)``, remembered for the last few arrays seen, by content:
+    the original cosines of a split are ranked once, not once per candidate."""
+    from scipy.stats import rankdata
+
+    key = hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest()
+    key += str((values.dtype, values.shape)).encode()
+    if key in _RANKS:
+        _RANKS.move_to_end(key)
+        return _RANKS[key]
+    ranks = rankdata(values)
+    _RANKS[key] = ranks
+    if len(_RANKS) > _RANKS_KEPT:
+        _RANKS.popitem(last=False)
+    return ranks
+
+
+def _spearman(a: NDArray, b: NDArray) -> float:
+    """``scipy.stats.spearmanr(a, b).statistic``, computed as scipy does (Pearson's r of the
+    average ranks, ``np.corrcoef``), with ``a``'s ranks remembered (:func:`_ranks`)."""
+    from scipy.stats import rankdata
+
+    if len(a) <= 1 or (a[0] == a).all() or (b[0] == b).all():
+        return math.nan  # undefined for constant input, as scipy reports it
+    ranked = np.column_stack((_ranks(a), rankdata(b)))
+    return float(np.corrcoef(ranked, rowvar=False)[1, 0])
 
 
 def similarity_metrics(

@@ -68,7 +68,9 @@ def write_results(output_dir: Path, rows: Sequence[dict[str, Any]], k: int = 10)
             writer.writerow(columns)
             for row in rows:
                 writer.writerow([_csv_value(row.get(c, "")) for c in columns])
-    write_json(output_dir / "results.json", {"columns": list(columns), "rows": list(rows)})
+    # compact: the histograms make it large, and indenting it takes Python's slow encoder
+    results = {"columns": list(columns), "rows": list(rows)}
+    write_json(output_dir / "results.json", results, indent=None)
 
 
 def _row(method: str, dim: int, split: str, metrics: dict[str, Any], **extra: Any) -> dict:

@@ -68,6 +68,11 @@ class StudyResult:
         return rank_rows(self.rows, self.rank_by)
 
 
+CHECKPOINT_SECONDS = 30.0
+"""How often a running study rewrites its results (and always at its end, or when it is
+interrupted): a study killed outright loses at most this much of its work."""
+
+
 @dataclass
 class _Run:
     """One study's checked inputs and running state, passed to each step."""
@@ -86,9 +91,16 @@ class _Run:
     rank_by: str = "cosine"
     pairs_reference: float | None = None
     started: float = field(default_factory=time.perf_counter)
+    saved_at: float = field(default_factory=time.perf_counter)
+
+    def checkpoint(self) -> None:
+        """:meth:`save` when :data:`CHECKPOINT_SECONDS` have passed since the last save."""
+        if time.perf_counter() - self.saved_at >= CHECKPOINT_SECONDS:
+            self.save()
 
     def save(self) -> None:
         """Rewrite the results and ``study.json`` with what is finished so far."""
+        self.saved_at = time.perf_counter()
         s = self.settings
         write_results(self.output_dir, self.rows, s.k)
         rec = recommend(
@@ -299,7 +311,8 @@ def _start_record(
 def _run_cells(run: _Run, show_progress: bool) -> None:
     """The original vectors at each precision, every method x dim x bits, the limit rows.
 
-    The files are rewritten after each cell.
+    The files are rewritten every :data:`CHECKPOINT_SECONDS` and at the end, also when
+    the run is interrupted (Ctrl-C, SIGTERM, an error).
     """
     s = run.settings
     cells = [(ORIGINAL, run.splits["train"].shape[1])]
@@ -313,7 +326,7 @@ def _run_cells(run: _Run, show_progress: bool) -> None:
                 else:
                     cell = _study_cell(run, method, dim)
                 run.rows.extend(cell)
-                run.save()
+                run.checkpoint()
                 bar.advance(1)
         run.record["complete"] = True
     finally:
