@@ -357,9 +357,12 @@ def test_similarity_limit_samples_rows_above_max_n():
     )
 
 
-def test_top_k_breaks_ties_by_the_lower_index_as_a_stable_sort():
+@pytest.mark.parametrize("numpy_up_to", [4096, 0])  # the NumPy path, and torch's
+def test_top_k_breaks_ties_by_the_lower_index_as_a_stable_sort(numpy_up_to, monkeypatch):
+    import embreduce.metrics.neighbours as neighbours
     from embreduce.metrics.neighbours import top_k
 
+    monkeypatch.setattr(neighbours, "NUMPY_TOP_K_COLUMNS", numpy_up_to)
     rng = np.random.default_rng(3)
     S = np.sign(rng.normal(size=(200, 64))).astype(np.float32)  # +-1: ties everywhere
     S[:, ::7] = rng.normal(size=(200, 10)).astype(np.float32)  # and some rows without

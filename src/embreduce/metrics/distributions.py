@@ -186,25 +186,29 @@ def base_distribution(
     }
 
 
-_RANKS: collections.OrderedDict[bytes, NDArray[np.float64]] = collections.OrderedDict()
-_RANKS_KEPT = 4  # a study judges every candidate of a split against the same original pairs
+_REMEMBERED: collections.OrderedDict[bytes, Any] = collections.OrderedDict()
+_REMEMBERED_KEPT = 8  # a study judges every candidate of a split against the same original
+
+
+def _remembered(name: str, values: NDArray, compute: Any) -> Any:
+    """``compute(values)``, remembered for the last few arrays seen, by their content: what
+    depends only on the original vectors of a split is computed once, not per candidate."""
+    digest = hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest()
+    key = digest + str((name, values.dtype, values.shape)).encode()
+    if key in _REMEMBERED:
+        _REMEMBERED.move_to_end(key)
+        return _REMEMBERED[key]
+    result = _REMEMBERED[key] = compute(values)
+    if len(_REMEMBERED) > _REMEMBERED_KEPT:
+        _REMEMBERED.popitem(last=False)
+    return result
 
 
 def _ranks(values: NDArray) -> NDArray[np.float64]:
-    """``scipy.stats.rankdata(values)``, remembered for the last few arrays seen, by content:
-    the original cosines of a split are ranked once, not once per candidate."""
+    """``scipy.stats.rankdata(values)``, remembered (:func:`_remembered`)."""
     from scipy.stats import rankdata
 
-    key = hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest()
-    key += str((values.dtype, values.shape)).encode()
-    if key in _RANKS:
-        _RANKS.move_to_end(key)
-        return _RANKS[key]
-    ranks = rankdata(values)
-    _RANKS[key] = ranks
-    if len(_RANKS) > _RANKS_KEPT:
-        _RANKS.popitem(last=False)
-    return ranks
+    return _remembered("ranks", values, rankdata)
 
 
 def _spearman(a: NDArray, b: NDArray) -> float:
@@ -414,7 +418,8 @@ def _exact_pass(
         bs = resolve_block_size(block_size, U.shape[0])
         for i0, strips in cosine_strips([U.astype(np.float32), V.astype(np.float32)], bs):
             pairs.feed_strips(i0, *strips)
-    mean = (_cos_sum(U) - _cos_sum(V)) / P
-    mse = max((_pair_sum(U, U) - 2 * _pair_sum(U, V) + _pair_sum(V, V)) / P, 0.0)
+    own = _remembered("pair sums", U, lambda A: (_cos_sum(A), _pair_sum(A, A)))  # the original's
+    mean = (own[0] - _cos_sum(V)) / P
+    mse = max((own[1] - 2 * _pair_sum(U, V) + _pair_sum(V, V)) / P, 0.0)
     std = math.sqrt(max(mse - mean * mean, 0.0))
     return mean, std, mse, knn
