@@ -590,3 +590,22 @@ def test_results_are_written_at_checkpoints_and_at_the_end(tmp_path, monkeypatch
     run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd", "pca"], dims=[4, 8],
               bits=[32], limit=False, show_progress=False, overwrite=True)  # fmt: skip
     assert writes == [0, 2, 4, 6, 8, 10, 10]
+
+
+def test_a_small_study_runs_blas_on_one_thread_and_gives_it_back():
+    from threadpoolctl import threadpool_info
+
+    from embreduce.study.run import SMALL_ROWS, thread_limits
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    before = blas_threads()
+    with thread_limits(100, None):
+        assert blas_threads() == {1}
+    with thread_limits(SMALL_ROWS + 1, 2):
+        assert blas_threads() == {2}
+    assert blas_threads() == before
+    with pytest.raises(ParameterError, match="threads"):
+        with thread_limits(100, 0):
+            pass

@@ -380,6 +380,15 @@ SchedulerOpt = Annotated[
 WorkersOpt = Annotated[int, typer.Option("--workers", help="Workers of the local Dask cluster.")]
 
 
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Threads for BLAS and torch; default every core. Studies of up to 4,096 "
+        "training vectors run BLAS on one thread (faster at that size).",
+    ),
+]
 JobsOpt = Annotated[
     int | None,
     typer.Option("--jobs", "-j", min=1, help="Threads for --engine local; default: every core."),

@@ -37,6 +37,7 @@ from embreduce.cli.options import (
     RotationsOpt,
     SeedOpt,
     StudyOutputOpt,
+    ThreadsOpt,
     ToleranceOpt,
     WeightsOpt,
     embedding_options,
@@ -79,6 +80,7 @@ def study(
     rank_by: RankByOpt = None,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
+    threads: ThreadsOpt = None,
     *,
     embedding: EmbeddingOptions,
 ) -> None:
@@ -124,7 +126,9 @@ def study(
         err_console.print(f"[yellow]Note:[/] {note}", highlight=False)
     if files.pair_model and not quiet:
         console.print(f"Labelled pairs from {pairs} embedded with {files.pair_model}")
-    result = run_study_files(files, output, settings, overwrite=overwrite, show_progress=not quiet)
+    result = run_study_files(
+        files, output, settings, overwrite=overwrite, show_progress=not quiet, threads=threads
+    )
     print_distribution("Pairwise cosine similarity of the held-out vectors", result.base["eval"])
     print_study(result)
     console.print(f"Wrote {output}/results.csv, results.json, study.json and models/")

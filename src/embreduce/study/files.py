@@ -143,6 +143,7 @@ def study_files(
     pair_columns: str | tuple[str, ...] = DEFAULT_PAIR_COLUMNS,
     overwrite: bool = False,
     show_progress: bool = False,
+    threads: int | None = None,
 ) -> tuple[StudyResult, StudyFiles]:
     """``embreduce study`` in Python: read the inputs, then :func:`run_study` them.
 
@@ -162,6 +163,8 @@ def study_files(
         The pairs' first text, second text and score columns.
     overwrite : bool
     show_progress : bool
+    threads : int, optional
+        See :func:`run_study`.
 
     Returns
     -------
@@ -179,9 +182,10 @@ def study_files(
         pair_columns=pair_columns,
         overwrite=overwrite,
         show_progress=show_progress,
+        threads=threads,
     )
     result = run_study_files(
-        files, output, settings, overwrite=overwrite, show_progress=show_progress
+        files, output, settings, overwrite=overwrite, show_progress=show_progress, threads=threads
     )
     return result, files
 
@@ -193,6 +197,7 @@ def run_study_files(
     *,
     overwrite: bool = False,
     show_progress: bool = False,
+    threads: int | None = None,
 ) -> StudyResult:
     """:func:`run_study` on what :func:`load_study_files` read, recording where it came from."""
     return run_study(

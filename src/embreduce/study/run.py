@@ -8,9 +8,12 @@ one killed outright) keeps what it finished and the report can show it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +69,32 @@ class StudyResult:
     def ranked(self) -> list[dict[str, Any]]:
         """Held-out rows best first (see :func:`rank_rows`)."""
         return rank_rows(self.rows, self.rank_by)
+
+
+SMALL_ROWS = 4096
+"""Up to this many training vectors, the study's BLAS calls run on one thread."""
+
+
+@contextlib.contextmanager
+def thread_limits(n_rows: int, threads: int | None) -> Iterator[None]:
+    """Hold BLAS to one thread for a study of ``n_rows`` up to :data:`SMALL_ROWS` (else to
+    ``threads``, default every core), and torch to ``threads``, for the block's length."""
+    from threadpoolctl import threadpool_limits
+
+    from embreduce.validation import check_int
+
+    threads = check_int(threads, "threads", low=1) if threads is not None else os.cpu_count() or 1
+    blas = 1 if n_rows <= SMALL_ROWS else threads
+    torch = sys.modules.get("torch")  # set only if loaded: the encoder loads it when it fits
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        with threadpool_limits(limits=blas, user_api="blas"):
+            if torch is not None:
+                torch.set_num_threads(threads)
+            yield
+    finally:
+        if torch is not None and before is not None:
+            torch.set_num_threads(before)
 
 
 CHECKPOINT_SECONDS = 30.0
@@ -134,6 +163,7 @@ def run_study(
     inputs: Iterable[str | Path | None] = (),
     overwrite: bool = False,
     show_progress: bool = True,
+    threads: int | None = None,
     **params: Any,
 ) -> StudyResult:
     """Fit every method x dim on the training vectors and judge it on both splits.
@@ -172,6 +202,11 @@ def run_study(
         replaced, others are kept.
     show_progress : bool
         Draw a progress bar over the grid.
+    threads : int, optional
+        Threads for BLAS and torch; default every core. Up to :data:`SMALL_ROWS` training
+        vectors BLAS gets one thread whatever this says: for fits and similarity strips this
+        small one thread is faster, and does not fight torch's pool or another process for
+        the cores (see BENCHMARKS.md).
 
     Returns
     -------
@@ -197,7 +232,8 @@ def run_study(
     if save_input:
         save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
     _start_record(run, data, eval_data, record)
-    _run_cells(run, show_progress)
+    with thread_limits(len(run.splits["train"]), threads):
+        _run_cells(run, show_progress)
     _save_default_codec(run)
     if not any(r["method"] not in (LIMIT, ORIGINAL) for r in run.rows):
         raise InputError(
