@@ -17,6 +17,19 @@ DTYPES = ("float32", "float16")
 RANK_BY = ("pairs", "cosine")
 """What a study's recommendation can rank by."""
 
+REDUCER_NAMES = {
+    "pca": "PCA",
+    "svd": "truncated SVD",
+    "random": "random projection",
+    "truncate": "truncation",
+    "umap": "UMAP",
+    "tsne": "t-SNE",
+    "encoder": "cosine encoder",
+    "encoder-mlp": "MLP cosine encoder",
+}
+"""Each reducer's display name (the registry's specs take theirs from here), so that a page
+can name a method without loading the reducers."""
+
 DEFAULT_METHODS = ("pca", "svd", "random", "truncate", "encoder")
 DEFAULT_DIMS = (16, 32, 64, 128, 256, 512, 1024)
 DEFAULT_BITS = (32, 8, 4, 1)

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.random_projection import GaussianRandomProjection
 
+from embreduce.choices import REDUCER_NAMES
 from embreduce.exceptions import InputError
 from embreduce.reducers.baselines import (
     PCAReducer,
@@ -136,7 +137,7 @@ SPECS = (
     ReducerSpec(
         "pca",
         _pca,
-        "PCA",
+        REDUCER_NAMES["pca"],
         lambda r: isinstance(r, PCA),
         arrays={**_SVD_ARRAYS, "mean_": ("d",)},
         required_arrays=("components_", "mean_"),
@@ -146,7 +147,7 @@ SPECS = (
     ReducerSpec(
         "svd",
         _svd,
-        "truncated SVD",
+        REDUCER_NAMES["svd"],
         lambda r: isinstance(r, TruncatedSVD),
         arrays=_SVD_ARRAYS,
         required_arrays=("components_",),
@@ -156,7 +157,7 @@ SPECS = (
     ReducerSpec(
         "random",
         _random,
-        "random projection",
+        REDUCER_NAMES["random"],
         lambda r: isinstance(r, GaussianRandomProjection),
         arrays={"components_": ("k", "d"), "inverse_components_": ("d", "k")},
         required_arrays=("components_",),
@@ -166,18 +167,20 @@ SPECS = (
     ReducerSpec(
         "truncate",
         _truncate,
-        "truncation",
+        REDUCER_NAMES["truncate"],
         lambda r: isinstance(r, TruncateReducer),
         arrays={},
         linear_map=_truncate_linear,
         dense=_one_dense(_truncate_linear),
     ),
-    ReducerSpec("umap", _umap, "UMAP", _is_umap, can_save=False),
-    ReducerSpec("tsne", _tsne, "t-SNE", _is_tsne, can_transform=False, can_save=False),
+    ReducerSpec("umap", _umap, REDUCER_NAMES["umap"], _is_umap, can_save=False),
+    ReducerSpec(
+        "tsne", _tsne, REDUCER_NAMES["tsne"], _is_tsne, can_transform=False, can_save=False
+    ),
     ReducerSpec(
         "encoder",
         _encoder,
-        "cosine encoder",
+        REDUCER_NAMES["encoder"],
         _is_encoder("encoder"),
         linear_map=lambda r: _components_linear(r) if not r.hidden_layers else None,
         dense=_one_dense(_components_linear),
@@ -185,7 +188,7 @@ SPECS = (
     ReducerSpec(
         "encoder-mlp",
         _encoder_mlp,
-        "MLP cosine encoder",
+        REDUCER_NAMES["encoder-mlp"],
         _is_encoder("encoder-mlp"),
         dense=_mlp_dense,
     ),

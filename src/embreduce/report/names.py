@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from embreduce.reducers import SPECS
-from embreduce.study import split_candidate
+from embreduce.choices import REDUCER_NAMES
+from embreduce.study.candidates import split_candidate
 
 METHOD_NAMES = {
-    **{spec.name: spec.display_name for spec in SPECS},
+    **REDUCER_NAMES,
     "limit": "limit",
     "original": "original",
 }

@@ -41,7 +41,7 @@ from embreduce.report.tables import (
     _results_table,
     table_columns,
 )
-from embreduce.study import row_bits, row_bytes
+from embreduce.study.candidates import row_bits, row_bytes
 
 SPLIT_ORDER = ("eval", "train")
 

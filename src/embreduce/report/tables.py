@@ -12,7 +12,7 @@ from embreduce.report.names import method_name
 from embreduce.report.page import (
     escape_label,
 )
-from embreduce.study import rank_rows
+from embreduce.study.ranking import rank_rows
 
 if TYPE_CHECKING:
     from embreduce.report.study_report import Study

@@ -16,77 +16,61 @@ One module a job: :mod:`~embreduce.study.settings` (what to vary, the split),
 (the grid and its measures), :mod:`~embreduce.study.ranking` (one order, the
 recommendation), :mod:`~embreduce.study.results` (files), :mod:`~embreduce.study.pairs`,
 :mod:`~embreduce.study.weights` and :mod:`~embreduce.study.models` (saving).
+
+The names below are imported on first use (PEP 562), so that importing one module of the
+package (the report reads :mod:`~embreduce.study.ranking`) does not load the others.
 """
 
-from embreduce.study.candidates import (
-    LIMIT,
-    ORIGINAL,
-    candidate_name,
-    is_candidate,
-    model_folder,
-    row_bits,
-    row_bytes,
-    split_candidate,
-)
-from embreduce.study.pairs import (
-    PAIRS_MIN_Z,
-    PairVectors,
-    check_pairs_reference,
-    embed_pairs,
-)
-from embreduce.study.ranking import rank_rows, recommend
-from embreduce.study.results import (
-    RESULT_COLUMNS,
-    load_study,
-    recall_column,
-    result_columns,
-    write_results,
-)
-from embreduce.study.run import StudyResult, run_study
-from embreduce.study.settings import (
-    DEFAULT_BITS,
-    DEFAULT_DIMS,
-    DEFAULT_METHODS,
-    MAX_SEED,
-    RANK_BY,
-    ROTATED_MAX_BITS,
-    StudySettings,
-    holdout_rows,
-    split_holdout,
-)
-from embreduce.study.weights import check_weights_spec, study_weights
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_BITS",
-    "DEFAULT_DIMS",
-    "DEFAULT_METHODS",
-    "LIMIT",
-    "MAX_SEED",
-    "ORIGINAL",
-    "PAIRS_MIN_Z",
-    "RANK_BY",
-    "RESULT_COLUMNS",
-    "ROTATED_MAX_BITS",
-    "PairVectors",
-    "StudyResult",
-    "StudySettings",
-    "candidate_name",
-    "check_pairs_reference",
-    "check_weights_spec",
-    "embed_pairs",
-    "holdout_rows",
-    "is_candidate",
-    "load_study",
-    "model_folder",
-    "rank_rows",
-    "recall_column",
-    "recommend",
-    "result_columns",
-    "row_bits",
-    "row_bytes",
-    "run_study",
-    "split_candidate",
-    "split_holdout",
-    "study_weights",
-    "write_results",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "DEFAULT_BITS": "embreduce.study.settings",
+    "DEFAULT_DIMS": "embreduce.study.settings",
+    "DEFAULT_METHODS": "embreduce.study.settings",
+    "LIMIT": "embreduce.study.candidates",
+    "MAX_SEED": "embreduce.study.settings",
+    "ORIGINAL": "embreduce.study.candidates",
+    "PAIRS_MIN_Z": "embreduce.study.pairs",
+    "PairVectors": "embreduce.study.pairs",
+    "RANK_BY": "embreduce.study.settings",
+    "RESULT_COLUMNS": "embreduce.study.results",
+    "ROTATED_MAX_BITS": "embreduce.study.settings",
+    "StudyResult": "embreduce.study.run",
+    "StudySettings": "embreduce.study.settings",
+    "candidate_name": "embreduce.study.candidates",
+    "check_pairs_reference": "embreduce.study.pairs",
+    "check_weights_spec": "embreduce.study.weights",
+    "embed_pairs": "embreduce.study.pairs",
+    "holdout_rows": "embreduce.study.settings",
+    "is_candidate": "embreduce.study.candidates",
+    "load_study": "embreduce.study.results",
+    "model_folder": "embreduce.study.candidates",
+    "rank_rows": "embreduce.study.ranking",
+    "recall_column": "embreduce.study.candidates",
+    "recommend": "embreduce.study.ranking",
+    "result_columns": "embreduce.study.results",
+    "row_bits": "embreduce.study.candidates",
+    "row_bytes": "embreduce.study.candidates",
+    "run_study": "embreduce.study.run",
+    "split_candidate": "embreduce.study.candidates",
+    "split_holdout": "embreduce.study.settings",
+    "study_weights": "embreduce.study.weights",
+    "write_results": "embreduce.study.results",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

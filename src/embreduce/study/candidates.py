@@ -51,3 +51,8 @@ def model_folder(method: str, dim: int) -> str:
     candidates have one too (the identity, saved as a truncation to every dimension).
     """
     return f"models/{split_candidate(method)[0]}-{int(dim)}"
+
+
+def recall_column(k: int = 10) -> str:
+    """The results column of recall@k: ``recall_at_10`` for the default ``k=10``."""
+    return f"recall_at_{k}"

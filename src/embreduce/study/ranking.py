@@ -12,10 +12,10 @@ from typing import Any
 from embreduce.study.candidates import (
     is_candidate,
     is_reference,
+    recall_column,
     row_bits,
     row_bytes,
 )
-from embreduce.study.results import recall_column
 
 
 def _score(row: dict[str, Any], rank_by: str) -> float:

@@ -13,11 +13,7 @@ from typing import Any
 from embreduce.exceptions import InputError
 from embreduce.io import write_json
 from embreduce.outputs import atomic_write
-
-
-def recall_column(k: int = 10) -> str:
-    """The results column of recall@k: ``recall_at_10`` for the default ``k=10``."""
-    return f"recall_at_{k}"
+from embreduce.study.candidates import recall_column
 
 
 def result_columns(k: int = 10) -> tuple[str, ...]:
