@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from embreduce.exceptions import InputError, ModelNotFoundError, OutputError, ParameterError
 from embreduce.outputs import atomic_directory, check_output_folder
 from embreduce.reducers import load_reducer
-from embreduce.reducers.encoder import TORCH_ACTIVATIONS
+from embreduce.reducers.encoder_training import TORCH_ACTIVATIONS
 from embreduce.reducers.persistence import output_dim, reducer_config
 from embreduce.reducers.spec import all_specs, spec_of
 

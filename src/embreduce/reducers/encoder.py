@@ -28,13 +28,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from embreduce.exceptions import InputError
 from embreduce.reducers.baselines import check_n_components
 from embreduce.reducers.encoder_training import (
+    TORCH_ACTIVATIONS,
     _pair_weights,
     _train,
 )
 from embreduce.reducers.persistence import check_array_shapes, load_reducer, save_reducer
-
-TORCH_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
-"""Each activation's torch module (GELU: the exact erf form, like :data:`_NUMPY_ACTIVATIONS`)."""
 
 ACTIVATIONS = tuple(TORCH_ACTIVATIONS)
 """Activations allowed between the hidden layers of the MLP encoder."""

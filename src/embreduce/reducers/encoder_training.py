@@ -15,6 +15,10 @@ from embreduce.exceptions import InputError
 from embreduce.progress import progress_bar
 from embreduce.validation import check_sample_weight
 
+TORCH_ACTIVATIONS = {"relu": "ReLU", "gelu": "GELU", "tanh": "Tanh", "silu": "SiLU"}
+"""Each activation of the MLP encoder as its torch module (GELU: the exact erf form, as
+``encoder._NUMPY_ACTIVATIONS`` computes it)."""
+
 if TYPE_CHECKING:
     from embreduce.reducers.encoder import CosineSimilarityEncoder
 
@@ -71,8 +75,6 @@ def _pair_count(w: Any, n: int) -> float:
 
 def _build_net(sizes: list[int], activation: str, gen: Any, device: str) -> Any:
     import torch
-
-    from embreduce.reducers.encoder import TORCH_ACTIVATIONS
 
     act = getattr(torch.nn, TORCH_ACTIVATIONS[activation])
     mlp = len(sizes) > 2
