@@ -270,3 +270,13 @@ def test_a_random_rotation_spreads_unbalanced_dimensions_for_one_bit_codes():
     plain = cosine_error(QuantizationCodec(bits=1))
     rotated = cosine_error(QuantizationCodec(bits=1, rotation="random"))
     assert rotated < plain
+
+
+@pytest.mark.parametrize("bits", [4, 2])
+@pytest.mark.parametrize("k", [1, 3, 5, 8, 65])
+def test_packing_by_shifts_is_the_bit_plane_packing(bits, k):
+    codes = np.random.default_rng(k).integers(0, 2**bits, size=(40, k)).astype(np.uint8)
+    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint8)  # the plain computation
+    planes = ((codes[:, :, None] >> shifts) & 1).reshape(len(codes), -1)
+    np.testing.assert_array_equal(pack_codes(codes, bits), np.packbits(planes, axis=1))
+    np.testing.assert_array_equal(unpack_codes(pack_codes(codes, bits), bits, k), codes)

@@ -491,6 +491,14 @@ def pack_codes(codes: NDArray[np.uint8], bits: int) -> NDArray[np.uint8]:
         return np.ascontiguousarray(codes, np.uint8)
     if bits == 1:
         return np.packbits(codes.astype(bool), axis=1)
+    if bits in (4, 2):  # whole codes a byte: shift them into place, first one highest
+        per = 8 // bits
+        n, k = codes.shape
+        padded = codes if k % per == 0 else np.pad(codes, ((0, 0), (0, per - k % per)))
+        out = np.zeros((n, padded.shape[1] // per), np.uint8)
+        for i in range(per):
+            out |= padded[:, i::per] << np.uint8(bits * (per - 1 - i))
+        return out
     shifts = np.arange(bits - 1, -1, -1, dtype=np.uint8)
     planes = (codes[:, :, None] >> shifts) & 1  # (n, k, bits), high bit first
     return np.packbits(planes.reshape(len(codes), -1), axis=1)
