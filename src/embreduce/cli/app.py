@@ -18,7 +18,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from embreduce import __version__
 from embreduce.exceptions import EmbreduceError, ParameterError
 
 app = typer.Typer(
@@ -44,6 +43,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _version(value: bool) -> None:
     if value:
+        from embreduce import __version__
+
         console.print(f"embreduce {__version__}")
         raise typer.Exit()
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from embreduce.cli.app import (
     console,
 )
 
 
 def print_distribution(title: str, dist: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_header=True, header_style="bold")
     for key in ("n", "n_pairs", "mean", "std", "q01", "q05", "q50", "q95", "q99"):
         table.add_column(key, justify="right")
@@ -35,6 +35,8 @@ def print_study_header(data: Any, items: Any, settings: Any) -> None:
 
 
 def print_study(result: Any, top: int = 25) -> None:
+    from rich.table import Table
+
     from embreduce.study import recall_column
 
     k = result.settings.k
