@@ -6,8 +6,7 @@ fetched. Plotting lives here only; the reducers and metrics never import this pa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from embreduce.lazy import lazy_getattr
 
 _WHERE = {
     "SentenceMap": "embreduce.maps",
@@ -23,9 +22,4 @@ report's."""
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _WHERE)

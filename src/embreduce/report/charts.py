@@ -110,13 +110,9 @@ class TraceSpec:
 
     def same(self, other: TraceSpec) -> bool:
         """True when both draw the same trace."""
-        return (self.name, self.color, self.opacity) == (
-            other.name,
-            other.color,
-            other.opacity,
-        ) and (
-            np.array_equal(self.counts, other.counts) and np.array_equal(self.edges, other.edges)
-        )
+        if (self.name, self.color, self.opacity) != (other.name, other.color, other.opacity):
+            return False
+        return np.array_equal(self.counts, other.counts) and np.array_equal(self.edges, other.edges)
 
 
 def distribution_traces(

@@ -23,8 +23,7 @@ package (the report reads :mod:`~embreduce.study.ranking`) does not load the oth
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from embreduce.lazy import lazy_getattr
 
 _WHERE = {
     "DEFAULT_BITS": "embreduce.study.settings",
@@ -64,12 +63,7 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:
