@@ -75,7 +75,7 @@ def low_rank(n=160, d=12, seed=0):
 
 
 def test_a_registered_codec_goes_through_study_compress_and_export(tmp_path, half):
-    assert available_codecs() == ["scalar", "half"]
+    assert available_codecs() == ["scalar", "faiss", "half"]
     X = low_rank()
     run_study(EmbeddingSet(X), tmp_path / "s", methods=["pca"], dims=[4], bits=[32, 4],
               limit=False, show_progress=False)  # fmt: skip
@@ -104,7 +104,7 @@ def test_an_unregistered_codec_is_refused_by_name(tmp_path, half):
               limit=False, show_progress=False)  # fmt: skip
     folder = tmp_path / "s" / "models" / "pca-4" / "codec-half"
     unregister_codec("half")
-    with pytest.raises(InputError, match="unknown codec 'half'; known: scalar"):
+    with pytest.raises(InputError, match="unknown codec 'half'; known: scalar, faiss"):
         load_codec(folder)
     register_codec(CodecSpec("half", HalfCodec, lambda bits, rotations: [HalfCodec()]))
 

@@ -3,7 +3,9 @@
 One interface (:class:`Codec`: ``fit``, ``encode`` to ``uint8`` rows, ``decode`` to
 float32, ``bytes_per_vector``, how codes are compared) and one registry of families
 (:class:`CodecSpec`, :func:`register_codec`). Ours is the per-dimension scalar codec,
-:class:`QuantizationCodec` (``scalar``), in :mod:`embreduce.codecs.scalar`; codecs are saved
+:class:`QuantizationCodec` (``scalar``), in :mod:`embreduce.codecs.scalar`; FAISS's product,
+residual, additive, scalar and RaBitQ quantizers are :class:`FaissCodec` (``faiss``), in
+:mod:`embreduce.codecs.faiss_codecs`. Codecs are saved
 in folders by :mod:`embreduce.codecs.store`, beside the model they were calibrated for.
 """
 
@@ -19,6 +21,7 @@ from embreduce.codecs.base import (
     study_grid,
     unregister_codec,
 )
+from embreduce.codecs.faiss_codecs import QUANTIZERS, FaissCodec, faiss_grid
 from embreduce.codecs.scalar import (
     BITS,
     CALIBRATIONS,
@@ -60,6 +63,9 @@ __all__ = [
     "ROTATED_MAX_BITS",
     "ROTATIONS",
     "Codec",
+    "FaissCodec",
+    "QUANTIZERS",
+    "faiss_grid",
     "CodecSpec",
     "QuantizationCodec",
     "available_codecs",

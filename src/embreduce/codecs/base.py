@@ -42,6 +42,9 @@ class Codec(BaseEstimator):
     codec_name: ClassVar[str] = ""
     state_arrays: ClassVar[tuple[str, ...]] = ()
     """The names of the fitted arrays a codec may hold (saved with it)."""
+    byte_arrays: ClassVar[tuple[str, ...]] = ()
+    """Those of :attr:`state_arrays` saved as raw ``uint8`` bytes, not float32 (a FAISS
+    index's own serialization)."""
 
     # ------------------------------------------------------------ to fill in
 

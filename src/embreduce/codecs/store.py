@@ -122,7 +122,10 @@ def save_codec(
     weights_path = check_output_file(
         folder / CODEC_WEIGHTS, suffixes=(".safetensors",), overwrite=overwrite
     )
-    arrays = {k: np.ascontiguousarray(v, np.float32) for k, v in codec.get_state().items()}
+    arrays = {
+        k: np.ascontiguousarray(v, np.uint8 if k in codec.byte_arrays else np.float32)
+        for k, v in codec.get_state().items()
+    }
     config = new_config(
         "codec",
         codec=codec.codec_name,
@@ -189,12 +192,19 @@ def _load_codec(folder: Path) -> tuple[Codec, dict[str, Any]]:
     if sorted(arrays) != sorted(expected):
         raise InputError(f"{where}: holds {sorted(arrays)}, expected {sorted(expected)}")
     for name, value in arrays.items():
-        shape = expected[name]
-        if value.shape != shape:
+        shape = expected[name]  # -1: any length
+        if len(value.shape) != len(shape) or any(
+            n != s and s != -1 for n, s in zip(value.shape, shape, strict=False)
+        ):
             raise InputError(
                 f"{where}: {name} must have shape {' x '.join(map(str, shape))}, "
                 f"got {' x '.join(map(str, value.shape))}"
             )
+        if name in codec.byte_arrays:
+            if value.dtype != np.uint8:
+                raise InputError(f"{where}: {name} must be uint8 bytes, got {value.dtype}")
+            setattr(codec, name, value)
+            continue
         if not np.isfinite(value).all():
             raise InputError(f"{where}: {name} holds NaN or infinite values")
         setattr(codec, name, value.astype(np.float32))
