@@ -14,7 +14,7 @@ ROTATED_MAX_BITS = 4
 """The study tries codec rotations at this many bits a dimension and fewer."""
 DTYPES = ("float32", "float16")
 """Types of the vectors ``compress`` writes."""
-RANK_BY = ("pairs", "cosine")
+RANK_BY = ("pairs", "cosine", "retrieval")
 """What a study's recommendation can rank by."""
 
 REDUCER_NAMES = {
@@ -37,6 +37,12 @@ DEFAULT_HOLDOUT = 0.2
 DEFAULT_SEED = 0
 DEFAULT_K = 10
 DEFAULT_TOLERANCE = 0.01
+DEFAULT_BUDGETS = (8, 16, 32, 64, 128)
+"""Bytes a vector the FAISS codecs of a study are sized for."""
+FAISS_QUANTIZERS = ("pq", "opq", "rq", "lsq", "sq8", "sq4", "rabitq")
+"""FAISS's quantizers a study can try (``embreduce.codecs.FaissCodec``)."""
+DEFAULT_OVERSAMPLE = (1, 2, 4, 10)
+"""Re-scoring factors a retrieval study tries; 1 is the first pass alone."""
 DEFAULT_PAIR_COLUMNS = ("sentence1", "sentence2", "score")
 """The labelled pairs' columns by default: the STS Benchmark's layout."""
 

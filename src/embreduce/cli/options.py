@@ -284,7 +284,65 @@ PairColumnsOpt = Annotated[
 RankByOpt = Annotated[
     RankBy | None,
     typer.Option(
-        "--rank-by", help="Rank by your pairs' Spearman (default with --pairs) or by cosines."
+        "--rank-by",
+        help="Rank by your pairs' Spearman (default with --pairs), by cosines, or by the search "
+        "of your queries (retrieval, default with --queries).",
+    ),
+]
+
+
+QueriesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--queries",
+        help="Your queries (BEIR queries.jsonl: _id, text; CSV/Parquet with those columns; or "
+        "vectors with ids): every candidate is judged by searching the corpus with them.",
+    ),
+]
+
+
+QrelsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--qrels",
+        help="Relevance judgements for --queries (TSV/CSV/Parquet: query-id, corpus-id, score; "
+        "header optional): nDCG@10 and recall@100. Without: recall@10 against the exact "
+        "float32 neighbours.",
+    ),
+]
+
+
+OversampleOpt = Annotated[
+    str,
+    typer.Option(
+        "--oversample",
+        help="Re-scoring factors, comma-separated: the first pass on codes keeps k x factor "
+        "hits, re-scored with the float32 vectors (1 = the first pass alone).",
+    ),
+]
+
+
+FaissOpt = Annotated[
+    str,
+    typer.Option(
+        "--faiss",
+        help="FAISS quantizers to try after every method x dim, comma-separated: pq, opq, rq, "
+        "lsq, sq8, sq4, rabitq (sized by --budgets). Default: none.",
+    ),
+]
+
+
+BudgetsOpt = Annotated[
+    str,
+    typer.Option("--budgets", help="Bytes a vector the --faiss quantizers are sized for."),
+]
+
+
+KeepSelfOpt = Annotated[
+    bool,
+    typer.Option(
+        "--drop-self/--keep-self",
+        help="Never count the document whose id is the query's own as a hit (BEIR's rule).",
     ),
 ]
 

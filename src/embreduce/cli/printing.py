@@ -41,11 +41,19 @@ def print_study(result: Any, top: int = 25) -> None:
 
     k = result.settings.k
     ranked = result.ranked()  # the recommendation's order; the references last
-    by = "your pairs' Spearman" if result.rank_by == "pairs" else "cosine rank agreement"
+    by = {
+        "pairs": "your pairs' Spearman",
+        "cosine": "cosine rank agreement",
+        "retrieval": "search on the selection queries",
+    }[result.rank_by]
     table = Table(title=f"Held-out candidates, best first by {by}", header_style="bold")
     columns = ["method", "dim", "bits", "bytes", "spearman", f"recall@{k}", "mean", "std"]
     if result.rank_by == "pairs":
         columns += ["pairs", "retained"]
+    task = result.retrieval
+    if task is not None:  # figures of the confirmation queries, which the choice never saw
+        oversample = [o for o in task.oversample if o > 1]
+        columns += [task.primary.replace("_at_", "@"), "kept", *(f"kept x{o}" for o in oversample)]
     for col in columns:
         table.add_column(col, justify="left" if col == "method" else "right")
     shown = ranked[:top] + [r for r in ranked[top:] if r["method"] in ("original", "limit")]
@@ -59,6 +67,14 @@ def print_study(result: Any, top: int = 25) -> None:
                 [f"{r['pairs_spearman']:.1f}", f"{r['pairs_retained']:.1%}"]
                 if judged
                 else ["–"] * 2
+            )
+        if task is not None:
+            judged = r.get("retrieval_retained") not in (None, "")
+            keys = ["retrieval_retained", *(f"retrieval_retained_x{o}" for o in oversample)]
+            cells += (
+                [f"{r[task.primary]:.4f}", *(f"{r[key]:.1%}" for key in keys)]
+                if judged
+                else ["–"] * (1 + len(keys))
             )
         table.add_row(*cells)
     console.print(table)

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from embreduce.choices import (
     DEFAULT_BITS,
+    DEFAULT_BUDGETS,
     DEFAULT_DIMS,
     DEFAULT_HOLDOUT,
     DEFAULT_K,
     DEFAULT_METHODS,
+    DEFAULT_OVERSAMPLE,
     DEFAULT_PAIR_COLUMNS,
     DEFAULT_SEED,
     DEFAULT_TOLERANCE,
@@ -19,17 +21,23 @@ from embreduce.cli.app import app, console, err_console, user_errors
 from embreduce.cli.options import (
     BitsOpt,
     BudgetOpt,
+    BudgetsOpt,
     DimsOpt,
     EvalOpt,
+    FaissOpt,
     HoldoutOpt,
     InputsOpt,
+    KeepSelfOpt,
     KOpt,
     LimitOpt,
     MaxPairsOpt,
     MethodsOpt,
+    OversampleOpt,
     OverwriteOpt,
     PairColumnsOpt,
     PairsOpt,
+    QrelsOpt,
+    QueriesOpt,
     QuietOpt,
     RankBy,
     RankByOpt,
@@ -53,6 +61,8 @@ _METHODS = ",".join(DEFAULT_METHODS)
 _DIMS = ",".join(map(str, DEFAULT_DIMS))
 _BITS = ",".join(map(str, DEFAULT_BITS))
 _PAIR_COLUMNS = ",".join(DEFAULT_PAIR_COLUMNS)
+_BUDGETS = ",".join(map(str, DEFAULT_BUDGETS))
+_OVERSAMPLE = ",".join(map(str, DEFAULT_OVERSAMPLE))
 
 
 @app.command()
@@ -78,6 +88,12 @@ def study(
     pairs: PairsOpt = None,
     pair_columns: PairColumnsOpt = _PAIR_COLUMNS,
     rank_by: RankByOpt = None,
+    queries: QueriesOpt = None,
+    qrels: QrelsOpt = None,
+    oversample: OversampleOpt = _OVERSAMPLE,
+    faiss: FaissOpt = "",
+    budgets: BudgetsOpt = _BUDGETS,
+    drop_self: KeepSelfOpt = True,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
     threads: ThreadsOpt = None,
@@ -90,6 +106,11 @@ def study(
 
       embreduce study --words 512 --methods pca,svd,random,truncate,encoder
       --dims 16,32,64,128,256 --bits 32,8,4,1 --holdout 0.2 --seed 0 -o out/study
+
+    Judged by search (BEIR layout), chosen on half the queries, reported on the other:
+
+      embreduce study corpus.jsonl --queries queries.jsonl --qrels qrels/test.tsv
+      --methods pca --dims 128,256 --faiss rq,pq --budgets 8,16,32 -o out/search
     """
     from embreduce.study.files import load_study_files, run_study_files
     from embreduce.study.settings import StudySettings
@@ -109,6 +130,10 @@ def study(
         tolerance=tolerance,
         weights=weights,
         rank_by=None if rank_by is None else RankBy(rank_by).value,
+        quantizers=name_list(faiss),
+        budgets=int_list(budgets, "--budgets"),
+        oversample=int_list(oversample, "--oversample"),
+        drop_self=drop_self,
     )
     files = load_study_files(
         input_path,
@@ -118,6 +143,8 @@ def study(
         eval_path=eval_path,
         pairs_path=pairs,
         pair_columns=pair_columns,
+        queries_path=queries,
+        qrels_path=qrels,
         overwrite=overwrite,
         show_progress=not quiet,
     )

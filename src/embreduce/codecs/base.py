@@ -75,6 +75,12 @@ class Codec(BaseEstimator):
         return "cosine"
 
     @property
+    def unit_input(self) -> bool:
+        """True when the codec scales every vector to unit length before encoding it (so
+        the inner product with its decoded vectors is the score, as FAISS computes it)."""
+        return False
+
+    @property
     def cosine_grid(self) -> int | None:
         """``k`` when every cosine of two decoded vectors is a multiple of ``1 / k``."""
         return None
@@ -183,12 +189,17 @@ class CodecSpec:
         candidates). Return ``[]`` to take no part in studies.
     aliases : tuple of str
         Older names of the family found in saved folders.
+    sized_grid : callable, optional
+        ``(dim, budgets, quantizers) -> list of unfitted codecs``: a family sized in bytes
+        a vector (FAISS's) returns the codecs of ``quantizers`` that fit ``budgets`` at
+        ``dim`` dimensions.
     """
 
     name: str
     factory: type[Codec]
     grid: Callable[[Sequence[int], Sequence[str]], list[Codec]]
     aliases: tuple[str, ...] = ()
+    sized_grid: Callable[[int, Sequence[int], Sequence[str]], list[Codec]] | None = None
 
 
 _CODECS: dict[str, CodecSpec] = {}
@@ -225,9 +236,21 @@ def available_codecs() -> list[str]:
     return list(dict.fromkeys(spec.name for spec in _CODECS.values()))
 
 
-def study_grid(bits: Sequence[int], rotations: Sequence[str]) -> list[Codec]:
-    """Every registered family's codecs for a study's precisions and rotations, in order."""
+def study_grid(
+    bits: Sequence[int],
+    rotations: Sequence[str],
+    *,
+    dim: int | None = None,
+    budgets: Sequence[int] = (),
+    quantizers: Sequence[str] = (),
+) -> list[Codec]:
+    """Every registered family's codecs for a study's precisions and rotations, then
+    those sized in bytes a vector (``budgets``) for ``quantizers`` at ``dim``, in order."""
     out: list[Codec] = []
     for name in available_codecs():
         out += _CODECS[name].grid(bits, rotations)
+    if dim is not None and budgets and quantizers:
+        for name in available_codecs():
+            sized = _CODECS[name].sized_grid
+            out += sized(dim, budgets, quantizers) if sized is not None else []
     return out

@@ -31,12 +31,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
+from embreduce.choices import FAISS_QUANTIZERS
 from embreduce.codecs import scalar as _scalar  # noqa: F401  (registered first: the default)
 from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import check_int, check_vectors
 
-QUANTIZERS = ("pq", "opq", "rq", "lsq", "sq8", "sq4", "rabitq")
+QUANTIZERS = FAISS_QUANTIZERS
 """The FAISS quantizers :class:`FaissCodec` offers."""
 SIZED = ("pq", "opq", "rq", "lsq")
 """Quantizers whose size is a parameter (``nbytes``: one 8-bit code a byte)."""
@@ -131,6 +132,11 @@ class FaissCodec(Codec):
             "sq4": "SQ4",
             "rabitq": "RaBitQ",
         }[self.quantizer]
+
+    @property
+    def unit_input(self) -> bool:
+        """FAISS codecs encode unit vectors: a search scores the inner product of decoded."""
+        return True
 
     @property
     def folder_id(self) -> str:
@@ -241,8 +247,8 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
 
 
 def _quiet_clustering(index: Any, beam: int, seed: int) -> None:
-    """Seed FAISS's k-means, set the beam, and let it cluster small samples without its
-    "please provide at least ..." warning on every sub-quantizer."""
+    """Seed FAISS's k-means, set the beam, skip polysemous training, and let it cluster
+    small samples without its "please provide at least ..." warning on every sub-quantizer."""
     import faiss
 
     inner = faiss.downcast_index(index)
@@ -252,6 +258,10 @@ def _quiet_clustering(index: Any, beam: int, seed: int) -> None:
         inner = faiss.downcast_index(inner.index)
     if isinstance(rotation, faiss.OPQMatrix):
         rotation.pq = inner.pq  # OPQ trains this PQ, with the settings below
+    if hasattr(inner, "do_polysemous_training"):
+        # index_factory asks for it; it only reorders the codes for Hamming filtering, and
+        # takes seconds even on a few hundred vectors
+        inner.do_polysemous_training = False
     for name in ("pq", "rq", "lsq"):
         part = getattr(inner, name, None)
         if part is None:
@@ -294,4 +304,4 @@ def faiss_grid(dim: int, budgets: Sequence[int], quantizers: Sequence[str]) -> l
     return out
 
 
-register_codec(CodecSpec("faiss", FaissCodec, lambda bits, rotations: []))
+register_codec(CodecSpec("faiss", FaissCodec, lambda bits, rotations: [], sized_grid=faiss_grid))

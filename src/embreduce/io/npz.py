@@ -114,7 +114,7 @@ def npz_labels(
         if key == "info":
             info = npz_info(value, source)
             continue
-        if key != "texts" and not key.startswith("meta_"):
+        if key not in ("texts", "ids") and not key.startswith("meta_"):
             continue
         if value.ndim != 1 or len(value) != n_rows:
             raise InputError(
@@ -125,8 +125,8 @@ def npz_labels(
             if value.dtype.kind not in "US":
                 raise InputError(f"{source}: 'texts' must be strings, not {value.dtype}")
             texts = [str(t) for t in value]
-        else:
-            meta[key[len("meta_") :]] = value
+        else:  # ``ids`` as many write it, or ``meta_<column>`` as save_npz writes it
+            meta[key.removeprefix("meta_")] = value
     return texts, meta, info
 
 

@@ -1,4 +1,4 @@
-"""Texts to embed: one per line of a ``.txt``, or a column of a CSV/TSV/Parquet table."""
+"""Texts to embed: one per line of a ``.txt``, or a column of a CSV/TSV/Parquet/JSONL table."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from embreduce.io.parquet import (
     read_parquet_schema,
     read_parquet_table,
 )
+from embreduce.io.retrieval import read_jsonl
 from embreduce.io.tables import check_utf8, is_number, read_delimited
 from embreduce.io.vectors import existing_file
 
@@ -43,7 +44,8 @@ class TextItems:
 
 
 def read_items(path: str | os.PathLike[str], *, text_column: str | None = None) -> TextItems:
-    """Read texts to embed: one per line of a ``.txt``, or a column of a CSV/TSV/Parquet.
+    """Read texts to embed: one per line of a ``.txt``, or a column of a CSV/TSV/Parquet/JSONL
+    table (BEIR's ``corpus.jsonl``: ``title`` and ``text`` joined by a space).
 
     Blank lines and empty cells are dropped and counted in ``n_blank``; the other columns
     of a table come back as ``metadata``, aligned with the kept texts.
@@ -62,9 +64,11 @@ def read_items(path: str | os.PathLike[str], *, text_column: str | None = None) 
     """
     path = existing_file(path)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".parquet"):
+    if suffix in (".csv", ".tsv", ".parquet", ".jsonl"):
         if suffix == ".parquet":
             frame = read_parquet_table(path).to_pandas()
+        elif suffix == ".jsonl":
+            frame = _beir_texts(read_jsonl(path))
         else:
             frame = read_delimited(path, header=0)
         col = _pick_text_column(frame, text_column, path.name)
@@ -89,6 +93,22 @@ def read_items(path: str | os.PathLike[str], *, text_column: str | None = None) 
     if not texts:
         raise InputError(f"{path.name}: no texts found (all {n_blank} line(s) are blank)")
     return TextItems(texts, metadata, n_blank, str(path))
+
+
+def _beir_texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """A JSONL table with BEIR's ``title`` and ``text``: the text is both, joined by a space.
+    Nested fields (BEIR's ``metadata: {}``) are left out."""
+    nested = [
+        c
+        for c in frame.columns
+        if frame[c].map(lambda v: isinstance(v, list | dict)).any() and c != TEXT_COLUMN
+    ]
+    frame = frame.drop(columns=nested)
+    if TEXT_COLUMN in frame.columns and "title" in frame.columns:
+        frame = frame.copy()
+        title = frame.pop("title").fillna("").astype(str)
+        frame[TEXT_COLUMN] = (title + " " + frame[TEXT_COLUMN].fillna("").astype(str)).str.strip()
+    return frame
 
 
 def _pick_text_column(frame: pd.DataFrame, text_column: str | None, source: str) -> str:

@@ -7,6 +7,7 @@ embedded), the same embedded pairs and the same provenance in ``study.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class StudyFiles:
     eval_data: Any = None
     pairs: PairVectors | None = None
     pair_model: str | None = None
+    queries: Any = None
     notes: list[str] = field(default_factory=list)
     record: dict[str, Any] = field(default_factory=dict)
     inputs: list[Any] = field(default_factory=list)
@@ -74,12 +76,16 @@ def study_record(
     *,
     eval_path: PathLike | None = None,
     pairs_path: PathLike | None = None,
+    queries_path: PathLike | None = None,
+    qrels_path: PathLike | None = None,
 ) -> dict[str, Any]:
     """The provenance ``study.json`` keeps about the inputs (its ``settings`` record)."""
     return {
         "input": str(input_path) if input_path else f"wordfreq top {options.words}",
         "eval": str(eval_path) if eval_path else None,
         "pairs_file": str(pairs_path) if pairs_path else None,
+        "queries_file": str(queries_path) if queries_path else None,
+        "qrels_file": str(qrels_path) if qrels_path else None,
         "model": data.info.get("model"),
     }
 
@@ -93,6 +99,8 @@ def load_study_files(
     eval_path: PathLike | None = None,
     pairs_path: PathLike | None = None,
     pair_columns: str | tuple[str, ...] = DEFAULT_PAIR_COLUMNS,
+    queries_path: PathLike | None = None,
+    qrels_path: PathLike | None = None,
     overwrite: bool = False,
     show_progress: bool = False,
 ) -> StudyFiles:
@@ -102,8 +110,15 @@ def load_study_files(
     from embreduce.io import read_pairs
 
     options = options or EmbeddingOptions()
-    inputs = [input_path, eval_path, pairs_path]
+    inputs = [input_path, eval_path, pairs_path, queries_path, qrels_path]
     check_output_folder(output, inputs=inputs, overwrite=overwrite)
+    if qrels_path is not None and queries_path is None:
+        raise ParameterError("qrels judge queries: give the queries too (--queries FILE)")
+    qrels = None
+    if qrels_path is not None:  # read before anything is embedded: a bad file stops here
+        from embreduce.io.retrieval import read_qrels
+
+        qrels = read_qrels(qrels_path)
     labelled = None
     if pairs_path is not None:
         text1, text2, score = parse_pair_columns(pair_columns)
@@ -115,7 +130,13 @@ def load_study_files(
     data, items = options.load(input_path, show_progress=show_progress, check_count=count)
     files = StudyFiles(data, items, inputs=inputs)
     files.record = study_record(
-        input_path, options, data, eval_path=eval_path, pairs_path=pairs_path
+        input_path,
+        options,
+        data,
+        eval_path=eval_path,
+        pairs_path=pairs_path,
+        queries_path=queries_path,
+        qrels_path=qrels_path,
     )
     if eval_path is not None:
         files.eval_data = options.load(
@@ -129,6 +150,14 @@ def load_study_files(
             labelled, data, options, show_progress=show_progress
         )
         files.notes += notes
+    if queries_path is not None:
+        from embreduce.study.retrieval import load_study_queries
+
+        queries, notes = load_study_queries(
+            queries_path, data, options, show_progress=show_progress
+        )
+        files.queries = dataclasses.replace(queries, qrels=qrels)
+        files.notes += notes
     return files
 
 
@@ -141,6 +170,8 @@ def study_files(
     eval_path: PathLike | None = None,
     pairs_path: PathLike | None = None,
     pair_columns: str | tuple[str, ...] = DEFAULT_PAIR_COLUMNS,
+    queries_path: PathLike | None = None,
+    qrels_path: PathLike | None = None,
     overwrite: bool = False,
     show_progress: bool = False,
     threads: int | None = None,
@@ -159,6 +190,9 @@ def study_files(
         How texts (and labelled pairs) are embedded.
     eval_path, pairs_path : path-like, optional
         The user's held-out vectors or texts; labelled pairs.
+    queries_path, qrels_path : path-like, optional
+        The user's queries (texts or vectors with ids) and relevance judgements (see
+        :mod:`embreduce.study.retrieval`).
     pair_columns : str or tuple of str
         The pairs' first text, second text and score columns.
     overwrite : bool
@@ -180,9 +214,10 @@ def study_files(
         eval_path=eval_path,
         pairs_path=pairs_path,
         pair_columns=pair_columns,
+        queries_path=queries_path,
+        qrels_path=qrels_path,
         overwrite=overwrite,
         show_progress=show_progress,
-        threads=threads,
     )
     result = run_study_files(
         files, output, settings, overwrite=overwrite, show_progress=show_progress, threads=threads
@@ -206,9 +241,11 @@ def run_study_files(
         settings,
         eval_data=files.eval_data,
         pairs=files.pairs,
+        queries=files.queries,
         record=files.record,
         save_input=files.items is not None,
         inputs=files.inputs,
         overwrite=overwrite,
         show_progress=show_progress,
+        threads=threads,
     )

@@ -17,10 +17,19 @@ from embreduce.study.candidates import (
     row_bytes,
 )
 
+SCORE_COLUMNS = {
+    "pairs": "pairs_retained",
+    "cosine": "spearman",
+    "retrieval": "select_retrieval_retained",
+}
+"""The column each ranking orders by. A retrieval study chooses on the selection half of the
+queries; the confirmation half's ``retrieval_retained`` is what it reports."""
+
 
 def _score(row: dict[str, Any], rank_by: str) -> float:
-    """A row's quality: the retained share of the pairs' Spearman, or the cosine Spearman."""
-    value = row.get("pairs_retained" if rank_by == "pairs" else "spearman")
+    """A row's quality: the retained share of the pairs' Spearman, the cosine Spearman, or
+    the selection queries' retained share of float32 search quality."""
+    value = row.get(SCORE_COLUMNS[rank_by])
     value = float("nan") if value in (None, "") else float(value)
     return -math.inf if math.isnan(value) else value
 
@@ -48,6 +57,7 @@ def recommend(
     rank_by: str = "cosine",
     budget: int | None = None,
     input_dim: int | None = None,
+    oversample: Sequence[int] = (),
 ) -> dict[str, Any] | None:
     """Pick the smallest candidate that keeps nearly all of the best candidate's quality.
 
@@ -71,6 +81,9 @@ def recommend(
         Bytes a vector.
     input_dim : int, optional
         The input dimension, for the "Nx smaller than float32" factor.
+    oversample : sequence of int
+        A retrieval study's re-scoring factors: the recommendation also names the smallest
+        one at which the pick keeps ``1 - tolerance`` of float32 on the selection queries.
 
     Returns
     -------
@@ -89,7 +102,46 @@ def recommend(
         pick = min(ok, key=lambda r: (row_bytes(r), -_score(r, rank_by)))
     else:
         pick = best
-    return _recommendation(pick, best, rank_by, tolerance, k, budget, input_dim)
+    rec = _recommendation(pick, best, rank_by, tolerance, k, budget, input_dim, oversample)
+    if rank_by == "retrieval":
+        rec.update(_retrieval_pick(pick, tolerance, oversample))
+    return rec
+
+
+def _retrieval_pick(
+    pick: dict[str, Any], tolerance: float, oversample: Sequence[int]
+) -> dict[str, Any]:
+    """The confirmation queries' share (which took no part in the choice), the selection
+    half's, and the smallest re-scoring factor that reaches ``1 - tolerance`` on the
+    selection queries."""
+    from embreduce.study.retrieval import smallest_oversample
+
+    factor = smallest_oversample(pick, oversample or (1,), 1 - tolerance)
+    out: dict[str, Any] = {
+        "retained": float(pick["retrieval_retained"]),
+        "selection_retained": float(pick["select_retrieval_retained"]),
+        "oversample": factor,
+    }
+    if factor is not None and factor > 1:
+        out["retained_rescored"] = float(pick[f"retrieval_retained_x{factor}"])
+    return out
+
+
+def _retrieval_clause(pick: dict[str, Any], tolerance: float, oversample: Sequence[int]) -> str:
+    facts = _retrieval_pick(pick, tolerance, oversample)
+    text = (
+        f", keeps {facts['retained']:.1%} of float32 search quality on held-out queries "
+        f"({pick.get('n_queries')} queries the choice never saw; "
+        f"{facts['selection_retained']:.1%} on the selection half)"
+    )
+    factor = facts["oversample"]
+    if factor is not None and factor > 1:
+        text += (
+            f"; re-scoring x{factor} with float32 vectors keeps {facts['retained_rescored']:.1%}"
+        )
+    elif factor is None and oversample:
+        text += f"; no re-scoring factor up to x{max(oversample)} reaches {1 - tolerance:.0%}"
+    return text
 
 
 def _recommendation(
@@ -100,6 +152,7 @@ def _recommendation(
     k: int,
     budget: int | None,
     input_dim: int | None,
+    oversample: Sequence[int] = (),
 ) -> dict[str, Any]:
     bits, size = row_bits(pick), row_bytes(pick)
     name = f"{pick['method']}-{pick['dim']} at {bits} bits"
@@ -112,6 +165,8 @@ def _recommendation(
             f", keeps {kept:.1%} of the original vectors' Spearman on your pairs "
             f"({pick['pairs_spearman']:.1f})"
         )
+    elif rank_by == "retrieval":
+        reason += _retrieval_clause(pick, tolerance, oversample)
     else:
         reason += f", keeps the order of the pair cosines at Spearman {pick['spearman']:.4f}"
     recall = pick.get(recall_column(k))

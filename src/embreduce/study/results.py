@@ -55,9 +55,19 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_results(output_dir: Path, rows: Sequence[dict[str, Any]], k: int = 10) -> None:
-    """Write ``results.csv`` (metrics) and ``results.json`` (metrics + histograms)."""
-    columns = result_columns(k)
+def write_results(
+    output_dir: Path,
+    rows: Sequence[dict[str, Any]],
+    k: int = 10,
+    *,
+    extra_columns: Sequence[str] = (),
+) -> None:
+    """Write ``results.csv`` (metrics) and ``results.json`` (metrics + histograms).
+
+    ``extra_columns`` follow the standard ones (a retrieval study's, see
+    :meth:`~embreduce.study.retrieval.RetrievalTask.columns`).
+    """
+    columns = (*result_columns(k), *extra_columns)
     with atomic_write(output_dir / "results.csv", overwrite=True) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from embreduce.codecs import Codec, codec_id, study_grid
-from embreduce.exceptions import EmbreduceError, InputError
+from embreduce.exceptions import EmbreduceError, InputError, ParameterError
 from embreduce.io import EmbeddingSet, save_vectors, write_json
 from embreduce.outputs import check_output_folder
 from embreduce.progress import progress_bar
@@ -32,6 +32,7 @@ from embreduce.study.models import _identity, _save_default_codec, _save_model
 from embreduce.study.pairs import PairVectors, _check_pairs, _pairs_spearman
 from embreduce.study.ranking import rank_rows, recommend
 from embreduce.study.results import _row, _versions, write_results
+from embreduce.study.retrieval import QueryVectors, RetrievalTask, measure_retrieval
 from embreduce.study.settings import StudySettings, split_holdout
 from embreduce.study.weights import _note_weights, _takes_sample_weight, _training_weights
 from embreduce.validation import check_vectors
@@ -55,7 +56,9 @@ class StudyResult:
         The pairwise-cosine distribution of each split's input vectors
         (``base_distribution.json``).
     rank_by : str
-        What the recommendation ranked by: ``"pairs"`` or ``"cosine"``.
+        What the recommendation ranked by: ``"pairs"``, ``"cosine"`` or ``"retrieval"``.
+    retrieval : RetrievalTask or None
+        The judged queries, their halves and float32 figures (a study given queries).
     """
 
     rows: list[dict[str, Any]]
@@ -65,6 +68,7 @@ class StudyResult:
     settings: StudySettings = field(default_factory=StudySettings)
     base: dict[str, Any] = field(default_factory=dict)
     rank_by: str = "cosine"
+    retrieval: RetrievalTask | None = None
 
     def ranked(self) -> list[dict[str, Any]]:
         """Held-out rows best first (see :func:`rank_rows`)."""
@@ -119,6 +123,8 @@ class _Run:
     pairs: PairVectors | None = None
     rank_by: str = "cosine"
     pairs_reference: float | None = None
+    retrieval: RetrievalTask | None = None
+    order: tuple[np.ndarray, np.ndarray] | None = None  # corpus rows of train, eval
     started: float = field(default_factory=time.perf_counter)
     saved_at: float = field(default_factory=time.perf_counter)
 
@@ -131,7 +137,8 @@ class _Run:
         """Rewrite the results and ``study.json`` with what is finished so far."""
         self.saved_at = time.perf_counter()
         s = self.settings
-        write_results(self.output_dir, self.rows, s.k)
+        extra = self.retrieval.columns() if self.retrieval is not None else ()
+        write_results(self.output_dir, self.rows, s.k, extra_columns=extra)
         rec = recommend(
             self.rows,
             s.tolerance,
@@ -139,6 +146,7 @@ class _Run:
             rank_by=self.rank_by,
             budget=s.budget,
             input_dim=self.splits["train"].shape[1],
+            oversample=s.oversample if self.retrieval is not None else (),
         )
         if rec is not None:
             folder = model_folder(rec["method"], rec["dim"])
@@ -157,6 +165,7 @@ def run_study(
     *,
     eval_data: EmbeddingSet | None = None,
     pairs: PairVectors | None = None,
+    queries: QueryVectors | None = None,
     sample_weight: ArrayLike | None = None,
     record: dict[str, Any] | None = None,
     save_input: bool = False,
@@ -185,6 +194,11 @@ def run_study(
         Labelled pairs embedded with the same model: every candidate also gets
         ``pairs_spearman`` and ``pairs_retained``, and the recommendation ranks by them
         unless ``settings.rank_by`` says ``"cosine"``.
+    queries : QueryVectors, optional
+        The user's queries (and qrels), embedded with the same model: every candidate is
+        also judged by searching the whole corpus (``data``, with an id column for qrels)
+        with them, and the recommendation ranks by that unless ``settings.rank_by`` says
+        otherwise (see :mod:`embreduce.study.retrieval`).
     sample_weight : array-like of shape (len(data),), optional
         A non-negative weight per row of ``data``; by default the weights that
         ``settings.weights`` names (see :func:`study_weights`). Reducers whose ``fit``
@@ -228,6 +242,7 @@ def run_study(
     output_dir = check_output_folder(output_dir, inputs=inputs, overwrite=overwrite)
     run = _prepare(data, eval_data, settings, sample_weight, output_dir)
     _check_pairs(run, pairs)
+    _check_queries(run, data, queries)
     output_dir.mkdir(parents=True, exist_ok=True)
     if save_input:
         save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
@@ -247,6 +262,7 @@ def run_study(
         settings,
         run.base,
         run.rank_by,
+        run.retrieval,
     )
 
 
@@ -266,7 +282,7 @@ def _prepare(
             raise InputError(
                 f"eval vectors have {evaluation.shape[1]} dims, training vectors {train.shape[1]}"
             )
-        train_idx = np.arange(len(vectors))
+        train_idx, eval_idx = np.arange(len(vectors)), None
     else:
         train_idx, eval_idx = split_holdout(len(vectors), settings.holdout, settings.seed)
         train, evaluation = vectors[train_idx], vectors[eval_idx]
@@ -290,7 +306,7 @@ def _prepare(
     weights = _training_weights(data, settings, sample_weight)
     info = {k: data.info.get(k) for k in ("model", "source")}
     info["normalized"] = bool(data.info.get("normalized", False))
-    return _Run(
+    run = _Run(
         settings,
         output_dir,
         splits,
@@ -299,6 +315,41 @@ def _prepare(
         None if weights is None else weights[train_idx],
         notes,
     )
+    run.order = (train_idx, eval_idx)
+    return run
+
+
+def _check_queries(run: _Run, data: EmbeddingSet, queries: QueryVectors | None) -> None:
+    """Build the retrieval task over the whole corpus; decide what the study ranks by."""
+    from embreduce.io.retrieval import row_ids
+    from embreduce.study.retrieval import retrieval_task
+
+    s = run.settings
+    if queries is None:
+        if s.rank_by == "retrieval":
+            raise ParameterError("rank_by='retrieval' needs queries (queries=, --queries FILE)")
+        return
+    ids = row_ids(data, "the corpus", required=queries.qrels is not None)
+    run.retrieval = retrieval_task(
+        _corpus(run, run.splits["train"], run.splits["eval"]),
+        ids,
+        queries,
+        seed=s.seed,
+        oversample=s.oversample,
+        drop_self=s.drop_self,
+    )
+    run.rank_by = s.rank_by or "retrieval"
+
+
+def _corpus(run: _Run, train: np.ndarray, evaluation: np.ndarray) -> np.ndarray:
+    """The corpus rows in their order from the splits' rows (the training vectors alone
+    when the evaluation vectors were given apart)."""
+    train_idx, eval_idx = run.order
+    if eval_idx is None:
+        return train
+    out = np.empty((len(train) + len(evaluation), train.shape[1]), dtype=train.dtype)
+    out[train_idx], out[eval_idx] = train, evaluation
+    return out
 
 
 def _start_record(
@@ -322,6 +373,7 @@ def _start_record(
     record["rank_by"] = run.rank_by
     record["pairs"] = None if run.pairs is None else len(run.pairs.scores)
     record["pairs_spearman_original"] = run.pairs_reference
+    record["retrieval"] = None if run.retrieval is None else run.retrieval.record()
     run.record = {
         "settings": record,
         "data": {
@@ -410,6 +462,9 @@ def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
         start = time.perf_counter()
         reduced = {"train": reduced_train, "eval": reducer.transform(run.splits["eval"])}
         transform_seconds = time.perf_counter() - start
+        reduced_queries = None
+        if run.retrieval is not None:
+            reduced_queries = reducer.transform(run.retrieval.queries)
         reduced_pairs = None
         if run.pairs is not None:
             reduced_pairs = (
@@ -425,9 +480,11 @@ def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
         "transform_seconds": round(transform_seconds, 4),
     }
     rows = []
-    cell = _Cell(method, dim, reduced, reduced_pairs, seconds, model)
-    rotations = () if method == ORIGINAL else run.settings.rotations
-    for codec in study_grid(run.settings.bits, rotations):  # every registered codec family
+    cell = _Cell(method, dim, reduced, reduced_pairs, seconds, model, reduced_queries)
+    s = run.settings
+    rotations = () if method == ORIGINAL else s.rotations
+    # every registered codec family
+    for codec in study_grid(s.bits, rotations, dim=dim, budgets=s.budgets, quantizers=s.quantizers):
         rows += _codec_rows(run, cell, codec)
     return rows
 
@@ -442,6 +499,7 @@ class _Cell:
     reduced_pairs: tuple[np.ndarray, np.ndarray] | None
     seconds: dict[str, float]
     model: Path | None  # its saved folder, None when not saved
+    reduced_queries: np.ndarray | None = None  # the judged queries, reduced
 
 
 def _fit_reducer(run: _Run, method: str, dim: int) -> tuple[Any, float, np.ndarray]:
@@ -491,16 +549,27 @@ def _codec_rows(run: _Run, cell: _Cell, codec: Codec) -> list[dict[str, Any]]:
         spearman = _pairs_spearman(*decoded_pairs, run.pairs.scores, grid=grid)
         extra["pairs_spearman"] = spearman
         extra["pairs_retained"] = spearman / run.pairs_reference
-    rows = []
+    rows, decoded = [], {}
     for split in ("train", "eval"):
         try:
-            decoded = codec.quantize(cell.reduced[split])
-            metrics = _measure(run, run.splits[split], decoded, grid=grid)
+            decoded[split] = codec.quantize(cell.reduced[split])
+            metrics = _measure(run, run.splits[split], decoded[split], grid=grid)
         except InputError as exc:  # e.g. a reducer or a code that maps a row to zero
             run.notes.append(f"{method}-{dim} at {bits} bits ({split}) not measured: {exc}")
             continue
         _note_sampling(run.notes, split, metrics)
         rows.append(_row(method, dim, split, metrics, **extra))
+    if run.retrieval is not None and len(decoded) == 2 and rows[-1]["split"] == "eval":
+        rows[-1].update(
+            measure_retrieval(
+                run.retrieval,
+                cell.reduced_queries,
+                _corpus(run, decoded["train"], decoded["eval"]),
+                codec.quantize(cell.reduced_queries),
+                codec.compare,
+                inner_product=codec.unit_input,
+            )
+        )
     return rows
 
 

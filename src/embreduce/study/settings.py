@@ -11,12 +11,15 @@ import numpy as np
 
 from embreduce.choices import (
     DEFAULT_BITS,
+    DEFAULT_BUDGETS,
     DEFAULT_DIMS,
     DEFAULT_HOLDOUT,
     DEFAULT_K,
     DEFAULT_METHODS,
+    DEFAULT_OVERSAMPLE,
     DEFAULT_SEED,
     DEFAULT_TOLERANCE,
+    FAISS_QUANTIZERS,
     RANK_BY,
     ROTATED_MAX_BITS,
 )
@@ -67,9 +70,21 @@ class StudySettings:
         Default none.
     budget : int, optional
         Bytes a vector: recommend the best candidate of at most this size.
-    rank_by : {"pairs", "cosine"}, optional
+    rank_by : {"pairs", "cosine", "retrieval"}, optional
         What the recommendation ranks by: the labelled pairs' Spearman (the default when
-        pairs are given) or the rank agreement of the pair cosines with the originals.
+        pairs are given), the rank agreement of the pair cosines with the originals, or
+        the search of the user's queries (the default when queries are given).
+    quantizers : sequence of str
+        FAISS quantizers (``pq``, ``opq``, ``rq``, ``lsq``, ``sq8``, ``sq4``, ``rabitq``) to
+        try after every method x dim, sized by ``budgets``; default none.
+    budgets : sequence of int
+        Bytes a vector the sized FAISS quantizers are built for (each where it fits the dim).
+    oversample : sequence of int
+        Re-scoring factors of a retrieval study: the first pass keeps ``c x oversample``
+        hits, re-scored with the float32 vectors; 1 (always in) is the first pass alone.
+    drop_self : bool
+        In a retrieval study, a document whose id is the query's own is never a hit
+        (BEIR's and MTEB's rule).
 
     Raises
     ------
@@ -96,6 +111,10 @@ class StudySettings:
     rotations: Sequence[str] = ()
     budget: int | None = None
     rank_by: str | None = None
+    quantizers: Sequence[str] = ()
+    budgets: Sequence[int] = DEFAULT_BUDGETS
+    oversample: Sequence[int] = DEFAULT_OVERSAMPLE
+    drop_self: bool = True
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -122,6 +141,12 @@ class StudySettings:
                 f"rotations apply at {ROTATED_MAX_BITS} bits and fewer, and bits has none "
                 f"({', '.join(map(str, self.bits))}); add e.g. 4 or 1 to bits"
             )
+        set_(self, "quantizers", _check_quantizers(self.quantizers))
+        budgets = [check_int(b, "budgets", low=1) for b in _as_list(self.budgets, "budgets")]
+        set_(self, "budgets", tuple(sorted(set(budgets))))
+        from embreduce.study.retrieval import check_oversample
+
+        set_(self, "oversample", check_oversample(_as_list(self.oversample, "oversample")))
         if self.budget is not None:
             set_(self, "budget", check_int(self.budget, "budget", low=1))
             self._check_budget()
@@ -140,10 +165,13 @@ class StudySettings:
         from embreduce.codecs import bytes_per_vector
 
         smallest = bytes_per_vector(min(self.dims), min(self.bits))
+        what = f"{min(self.dims)} dims at {min(self.bits)} bits"
+        if self.quantizers and min(self.budgets) < smallest:
+            smallest, what = min(self.budgets), "the smallest FAISS budget"
         if self.budget < smallest:
             raise ParameterError(
                 f"budget={self.budget} bytes is smaller than every candidate (the smallest is "
-                f"{smallest} bytes: {min(self.dims)} dims at {min(self.bits)} bits)"
+                f"{smallest} bytes: {what})"
             )
 
     def check_rows(self, split: str, n: int) -> None:
@@ -167,6 +195,8 @@ class StudySettings:
         """The settings as ``study.json`` records them."""
         out = dataclasses.asdict(self)
         out["methods"], out["dims"] = list(self.methods), list(self.dims)
+        for name in ("bits", "rotations", "quantizers", "budgets", "oversample"):
+            out[name] = list(out[name])
         return out
 
 
@@ -189,6 +219,18 @@ def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise ParameterError(
             f"rotations: unknown {', '.join(unknown)}; choose from {', '.join(ROTATIONS)}"
+        )
+    return names
+
+
+def _check_quantizers(quantizers: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(quantizers, str):
+        raise ParameterError(f"quantizers must be a list, got {quantizers!r}")
+    names = tuple(dict.fromkeys(str(q) for q in quantizers))
+    unknown = [q for q in names if q not in FAISS_QUANTIZERS]
+    if unknown:
+        raise ParameterError(
+            f"quantizers: unknown {', '.join(unknown)}; choose from {', '.join(FAISS_QUANTIZERS)}"
         )
     return names
 
