@@ -574,9 +574,9 @@ def test_results_are_written_at_checkpoints_and_at_the_end(tmp_path, monkeypatch
     writes = []
     real = run_module.write_results
 
-    def counted(folder, rows, k=10):
+    def counted(folder, rows, k=10, **kwargs):
         writes.append(len(rows))
-        return real(folder, rows, k)
+        return real(folder, rows, k, **kwargs)
 
     monkeypatch.setattr(run_module, "write_results", counted)
     monkeypatch.setattr(run_module, "CHECKPOINT_SECONDS", 3600.0)

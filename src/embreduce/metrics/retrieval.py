@@ -187,7 +187,7 @@ def rescore(
     --------
     >>> import numpy as np
     >>> corpus = np.array([[1, 0], [0, 1], [0.6, 0.8]], np.float32)
-    >>> rescore(np.array([[1, 2]]), np.array([[0, 1]], np.float32), corpus, 1)
+    >>> rescore(np.array([[1, 2]]), np.array([[1, 0]], np.float32), corpus, 1)
     array([[2]])
     """
     cand = np.asarray(candidates, dtype=np.int64)
