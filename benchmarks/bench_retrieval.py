@@ -116,13 +116,21 @@ def main() -> None:
     (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"{run['wall_seconds']} s, {run['max_rss_mib']} MiB peak, {len(candidates)} candidates")
     print(f"float32 nDCG@10: {task['float32']}")
-    for title, table in (("chosen on the first pass", "first_pass"), ("chosen at x4", "rescored_x4")):
+    tables = (("chosen on the first pass", "first_pass"), ("chosen at x4", "rescored_x4"))
+    for title, table in tables:
         print(f"\n{title} (selection half -> confirmation half)")
         print("| budget | candidate | B | selection | confirmed | symmetric | x2 | x4 | x10 |")
         print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for e in result[table]:
-            cells = [e["budget"], e["candidate"], e["bytes"], *(f"{e[k]:.1%}" for k in
-                     ("selection", "confirmed", "symmetric", "x2", "x4", "x10"))]
+            cells = [
+                e["budget"],
+                e["candidate"],
+                e["bytes"],
+                *(
+                    f"{e[k]:.1%}"
+                    for k in ("selection", "confirmed", "symmetric", "x2", "x4", "x10")
+                ),
+            ]
             print("| " + " | ".join(map(str, cells)) + " |")
     print("\n" + result["recommendation"])
 
