@@ -83,13 +83,37 @@ def test_study_with_pairs_ranks_by_them(tmp_path):
     result = run_study(EmbeddingSet(X), tmp_path / "s", methods=["svd"], dims=[4, 8],
                        bits=[32, 4], pairs=pairs, show_progress=False)  # fmt: skip
     assert result.rank_by == "pairs"
+    # chosen on one seeded half of the pairs, reported on the other, disjoint half
+    from embreduce.study.retrieval import split_halves
+
+    halves = split_halves(40, 0)
+    assert not set(halves["select"]) & set(halves["confirm"])
+    held = halves["confirm"]
     full = next(r for r in result.rows if r["method"] == "original" and r["bits"] == 32)
-    assert full["pairs_spearman"] == pytest.approx(pairs_spearman(first, second, scores))
+    expected = pairs_spearman(first[held], second[held], scores[held])
+    assert full["pairs_spearman"] == pytest.approx(expected)
     assert full["pairs_retained"] == pytest.approx(1.0)
+    assert full["select_pairs_retained"] == pytest.approx(1.0)
     svd = next(r for r in result.rows if (r["method"], r["dim"], r["bits"]) == ("svd", 8, 4))
     assert svd["pairs_retained"] == pytest.approx(svd["pairs_spearman"] / full["pairs_spearman"])
-    assert result.recommendation["rank_by"] == "pairs"
-    assert "of the original vectors' Spearman on your pairs" in result.recommendation["reason"]
+    rec = result.recommendation
+    assert rec["rank_by"] == "pairs"
+    pick = next(
+        r for r in result.rows
+        if r["split"] == "eval" and (r["method"], r["dim"], r["codec"]) ==
+        (rec["method"], rec["dim"], rec["codec"])
+    )  # fmt: skip
+    assert rec["retained"] == pick["pairs_retained"]  # what it quotes: the held-out half
+    best = max(
+        (
+            r
+            for r in result.rows
+            if r["split"] == "eval" and r["method"] not in ("original", "limit")
+        ),
+        key=lambda r: r["select_pairs_retained"],
+    )
+    assert pick["select_pairs_retained"] >= best["select_pairs_retained"] - 0.01  # chosen there
+    assert "of the original vectors' Spearman on held-out pairs" in rec["reason"]
     from embreduce.report import read_study
     from embreduce.report.study_report import bytes_chart
 

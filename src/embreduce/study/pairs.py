@@ -102,6 +102,49 @@ def _check_pairs(run: _Run, pairs: PairVectors | None) -> None:
     run.pairs = PairVectors(first, second, scores)
     run.rank_by = s.rank_by or "pairs"
     run.pairs_reference = reference
+    if len(scores) < MIN_SPLIT_PAIRS:
+        run.notes.append(
+            f"{len(scores)} labelled pairs are too few to hold half of them out: the "
+            f"recommendation is chosen and reported on the same pairs (give at least "
+            f"{MIN_SPLIT_PAIRS} for a confirmation half)"
+        )
+        return
+    from embreduce.study.retrieval import split_halves
+
+    run.pair_halves = split_halves(len(scores), s.seed)
+    run.pair_half_reference = {
+        half: _pairs_spearman(first[rows], second[rows], scores[rows])
+        for half, rows in run.pair_halves.items()
+    }
+
+
+MIN_SPLIT_PAIRS = 20
+"""Labelled pairs needed to choose on one half and report on the other (10 a half)."""
+
+
+def pair_columns(
+    run: _Run, first: np.ndarray, second: np.ndarray, grid: int | None = None
+) -> dict[str, float]:
+    """A candidate's pair columns: ``pairs_spearman`` and ``pairs_retained`` on the
+    confirmation half of the pairs (which the choice never sees), ``select_pairs_retained``
+    on the selection half (what the recommendation ranks by). Too few pairs to split: all
+    pairs for both."""
+    scores = run.pairs.scores
+    if run.pair_halves is None:
+        spearman = _pairs_spearman(first, second, scores, grid=grid)
+        retained = spearman / run.pairs_reference
+        return {"pairs_spearman": spearman, "pairs_retained": retained,
+                "select_pairs_retained": retained}  # fmt: skip
+    out = {}
+    for half, rows in run.pair_halves.items():
+        spearman = _pairs_spearman(first[rows], second[rows], scores[rows], grid=grid)
+        reference = run.pair_half_reference[half]
+        retained = spearman / reference if reference > 0 else math.nan
+        if half == "confirm":
+            out["pairs_spearman"], out["pairs_retained"] = spearman, retained
+        else:
+            out["select_pairs_retained"] = retained
+    return out
 
 
 PAIRS_MIN_Z = 1.645

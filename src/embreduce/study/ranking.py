@@ -18,18 +18,20 @@ from embreduce.study.candidates import (
 )
 
 SCORE_COLUMNS = {
-    "pairs": "pairs_retained",
-    "cosine": "spearman",
-    "retrieval": "select_retrieval_retained",
+    "pairs": ("select_pairs_retained", "pairs_retained"),
+    "cosine": ("spearman",),
+    "retrieval": ("select_retrieval_retained", "retrieval_retained"),
 }
-"""The column each ranking orders by. A retrieval study chooses on the selection half of the
-queries; the confirmation half's ``retrieval_retained`` is what it reports."""
+"""The column each ranking orders by (the second for studies written before the selection
+halves). A study chooses on the selection half of the user's labels (pairs or queries); the
+confirmation half's ``pairs_retained`` / ``retrieval_retained`` is what it reports."""
 
 
 def _score(row: dict[str, Any], rank_by: str) -> float:
-    """A row's quality: the retained share of the pairs' Spearman, the cosine Spearman, or
-    the selection queries' retained share of float32 search quality."""
-    value = row.get(SCORE_COLUMNS[rank_by])
+    """A row's quality: the selection half's retained share of the pairs' Spearman, the
+    cosine Spearman, or the selection queries' retained share of float32 search quality."""
+    names = SCORE_COLUMNS[rank_by]
+    value = next((row[n] for n in names if row.get(n) not in (None, "")), None)
     value = float("nan") if value in (None, "") else float(value)
     return -math.inf if math.isnan(value) else value
 
@@ -161,9 +163,14 @@ def _recommendation(
         reason += f", {4 * input_dim / size:.3g}x smaller than float32 {input_dim}-d"
     kept = _score(pick, rank_by)
     if rank_by == "pairs":
+        kept = float(pick["pairs_retained"])  # the confirmation half, when there is one
+        chosen = pick.get("select_pairs_retained")
+        held_out = chosen not in (None, "") and chosen != pick["pairs_retained"]
         reason += (
-            f", keeps {kept:.1%} of the original vectors' Spearman on your pairs "
-            f"({pick['pairs_spearman']:.1f})"
+            f", keeps {kept:.1%} of the original vectors' Spearman on "
+            + (f"held-out pairs ({pick['pairs_spearman']:.1f}; " if held_out else "your pairs (")
+            + (f"{float(chosen):.1%} on the pairs it was chosen on)" if held_out else "")
+            + ("" if held_out else f"{pick['pairs_spearman']:.1f})")
         )
     elif rank_by == "retrieval":
         reason += _retrieval_clause(pick, tolerance, oversample)

@@ -27,7 +27,8 @@ def result_columns(k: int = 10) -> tuple[str, ...]:
     return (
         *("method", "dim", "bits", "bytes", "split", "mean", "std", "mse", "mae"),
         *("q01", "q05", "q50", "q95", "q99", "spearman", recall_column(k)),
-        *("trustworthiness", "pairs_spearman", "pairs_retained", "n_pairs"),
+        *("trustworthiness", "pairs_spearman", "pairs_retained", "select_pairs_retained"),
+        "n_pairs",
         *("fit_seconds", "transform_seconds", "codec"),
     )
 

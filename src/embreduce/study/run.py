@@ -29,7 +29,7 @@ from embreduce.outputs import check_output_folder
 from embreduce.progress import progress_bar
 from embreduce.study.candidates import LIMIT, ORIGINAL, model_folder
 from embreduce.study.models import _identity, _save_default_codec, _save_model
-from embreduce.study.pairs import PairVectors, _check_pairs, _pairs_spearman
+from embreduce.study.pairs import PairVectors, _check_pairs, pair_columns
 from embreduce.study.ranking import rank_rows, recommend
 from embreduce.study.results import _row, _versions, write_results
 from embreduce.study.retrieval import QueryVectors, RetrievalTask, measure_retrieval
@@ -123,6 +123,8 @@ class _Run:
     pairs: PairVectors | None = None
     rank_by: str = "cosine"
     pairs_reference: float | None = None
+    pair_halves: dict[str, np.ndarray] | None = None  # selection / confirmation pairs
+    pair_half_reference: dict[str, float] = field(default_factory=dict)
     retrieval: RetrievalTask | None = None
     order: tuple[np.ndarray, np.ndarray] | None = None  # corpus rows of train, eval
     started: float = field(default_factory=time.perf_counter)
@@ -373,6 +375,11 @@ def _start_record(
     record["rank_by"] = run.rank_by
     record["pairs"] = None if run.pairs is None else len(run.pairs.scores)
     record["pairs_spearman_original"] = run.pairs_reference
+    if run.pair_halves is not None:
+        record["pairs_halves"] = {
+            half: {"pairs": len(rows), "spearman_original": run.pair_half_reference[half]}
+            for half, rows in run.pair_halves.items()
+        }
     record["retrieval"] = None if run.retrieval is None else run.retrieval.record()
     run.record = {
         "settings": record,
@@ -545,10 +552,8 @@ def _codec_rows(run: _Run, cell: _Cell, codec: Codec) -> list[dict[str, Any]]:
     extra: dict[str, Any] = {"bits": bits, "bytes": size, **cell.seconds}
     extra["codec"] = codec_id(codec)
     if cell.reduced_pairs is not None:
-        decoded_pairs = (codec.quantize(v) for v in cell.reduced_pairs)
-        spearman = _pairs_spearman(*decoded_pairs, run.pairs.scores, grid=grid)
-        extra["pairs_spearman"] = spearman
-        extra["pairs_retained"] = spearman / run.pairs_reference
+        decoded_pairs = [codec.quantize(v) for v in cell.reduced_pairs]
+        extra.update(pair_columns(run, *decoded_pairs, grid=grid))
     rows, decoded = [], {}
     for split in ("train", "eval"):
         try:
