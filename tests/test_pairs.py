@@ -118,7 +118,7 @@ def test_study_with_pairs_ranks_by_them(tmp_path):
     from embreduce.report.study_report import bytes_chart
 
     chart = bytes_chart(read_study(tmp_path / "s"))  # quality is the pairs' retained share
-    assert chart.layout.annotations[0].text == "share of the original Spearman on your pairs"
+    assert chart.layout.annotations[0].text == "share of the original Spearman on held-out pairs"
 
 
 def test_study_cli_with_a_pairs_file(tmp_path, minilm):

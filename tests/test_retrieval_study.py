@@ -246,3 +246,17 @@ def test_cli_study_of_a_beir_folder(tmp_path):
     assert "corpus id" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert not (tmp_path / "bad-study").exists()
+
+
+def test_the_report_charts_search_quality_against_bytes(retrieval_study):
+    from embreduce.report import read_study, write_report
+    from embreduce.report.study_report import bytes_chart
+
+    _, out = retrieval_study
+    chart = bytes_chart(read_study(out))
+    titles = [a.text for a in chart.layout.annotations]
+    assert titles[0].startswith("search kept, held-out queries")
+    assert "re-scored x4 with float32" in titles
+    pq = next(t for t in chart.data if t.name and "pq4" in t.name)  # FAISS rows are drawn
+    assert len(pq.x) >= 1
+    assert write_report(out).is_file()

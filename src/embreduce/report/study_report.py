@@ -459,8 +459,20 @@ def bytes_chart(study: Study) -> Any:
         for r in study.rows
         if r["split"] == split and r["method"] != "limit"
     ]
-    if study.has_pairs:
-        metrics = (("pairs_retained", "share of the original Spearman on your pairs"),)
+    if any(finite_number(r.get("retrieval_retained")) is not None for r in rows):
+        factors = {int(k.rsplit("_x", 1)[1]) for r in rows for k in r if "retained_x" in k}
+        shown = 4 if 4 in factors else max(factors, default=None)  # the "<= 4x"
+        metrics = (
+            ("retrieval_retained", "search kept, held-out queries: float query vs codes"),
+            ("retrieval_retained_symmetric", "symmetric: the query encoded too"),
+            *(
+                [(f"retrieval_retained_x{shown}", f"re-scored x{shown} with float32")]
+                if shown
+                else []
+            ),
+        )
+    elif study.has_pairs:
+        metrics = (("pairs_retained", "share of the original Spearman on held-out pairs"),)
     else:
         metrics = (
             (f"recall_at_{study.k}", f"recall@{study.k} (higher is better)"),
