@@ -260,3 +260,25 @@ def test_the_report_charts_search_quality_against_bytes(retrieval_study):
     pq = next(t for t in chart.data if t.name and "pq4" in t.name)  # FAISS rows are drawn
     assert len(pq.x) >= 1
     assert write_report(out).is_file()
+
+
+def test_the_recommendation_names_a_smaller_code_with_re_scoring(retrieval_study):
+    result, _ = retrieval_study
+    rec = result.recommendation
+    held_out = [
+        r
+        for r in result.rows
+        if r["split"] == "eval" and not (r["method"] == "original" and r["bits"] == 32)
+    ]
+    reaching = [
+        (r["bytes"], o, r)
+        for r in held_out
+        for o in (2, 4, 10)
+        if r[f"select_retrieval_retained_x{o}"] >= 0.99
+    ]
+    size, factor, row = min(reaching, key=lambda t: (t[0], t[1]))
+    assert size < rec["bytes"]  # this study's re-scored codes beat its first-pass pick
+    assert rec["with_rescoring"]["bytes"] == size
+    assert rec["with_rescoring"]["oversample"] == factor
+    assert rec["with_rescoring"]["retained"] == row[f"retrieval_retained_x{factor}"]
+    assert f"re-scored x{factor}" in rec["reason"]
