@@ -595,7 +595,7 @@ def test_results_are_written_at_checkpoints_and_at_the_end(tmp_path, monkeypatch
 def test_a_small_study_runs_blas_on_one_thread_and_gives_it_back():
     from threadpoolctl import threadpool_info
 
-    from embreduce.study.run import SMALL_ROWS, thread_limits
+    from embreduce.study.threads import SMALL_ROWS, thread_limits
 
     def blas_threads():
         return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
@@ -606,6 +606,12 @@ def test_a_small_study_runs_blas_on_one_thread_and_gives_it_back():
     with thread_limits(SMALL_ROWS + 1, 2):
         assert blas_threads() == {2}
     assert blas_threads() == before
+    import faiss  # FAISS's OpenMP pool, once loaded, follows threads too
+
+    faiss_before = faiss.omp_get_max_threads()
+    with thread_limits(100, 1):
+        assert faiss.omp_get_max_threads() == 1
+    assert faiss.omp_get_max_threads() == faiss_before
     with pytest.raises(ParameterError, match="threads"):
         with thread_limits(100, 0):
             pass

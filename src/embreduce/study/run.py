@@ -8,12 +8,9 @@ one killed outright) keeps what it finished and the report can show it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
-import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +31,7 @@ from embreduce.study.ranking import rank_rows, recommend
 from embreduce.study.results import _row, _versions, write_results
 from embreduce.study.retrieval import QueryVectors, RetrievalTask, measure_retrieval
 from embreduce.study.settings import StudySettings, split_holdout
+from embreduce.study.threads import thread_limits
 from embreduce.study.weights import _note_weights, _takes_sample_weight, _training_weights
 from embreduce.validation import check_vectors
 
@@ -73,32 +71,6 @@ class StudyResult:
     def ranked(self) -> list[dict[str, Any]]:
         """Held-out rows best first (see :func:`rank_rows`)."""
         return rank_rows(self.rows, self.rank_by)
-
-
-SMALL_ROWS = 4096
-"""Up to this many training vectors, the study's BLAS calls run on one thread."""
-
-
-@contextlib.contextmanager
-def thread_limits(n_rows: int, threads: int | None) -> Iterator[None]:
-    """Hold BLAS to one thread for a study of ``n_rows`` up to :data:`SMALL_ROWS` (else to
-    ``threads``, default every core), and torch to ``threads``, for the block's length."""
-    from threadpoolctl import threadpool_limits
-
-    from embreduce.validation import check_int
-
-    threads = check_int(threads, "threads", low=1) if threads is not None else os.cpu_count() or 1
-    blas = 1 if n_rows <= SMALL_ROWS else threads
-    torch = sys.modules.get("torch")  # set only if loaded: the encoder loads it when it fits
-    before = torch.get_num_threads() if torch is not None else None
-    try:
-        with threadpool_limits(limits=blas, user_api="blas"):
-            if torch is not None:
-                torch.set_num_threads(threads)
-            yield
-    finally:
-        if torch is not None and before is not None:
-            torch.set_num_threads(before)
 
 
 CHECKPOINT_SECONDS = 30.0
@@ -249,6 +221,8 @@ def run_study(
     if save_input:
         save_vectors(output_dir / "vectors.parquet", data, overwrite=True)
     _start_record(run, data, eval_data, record)
+    if settings.quantizers:
+        import faiss  # noqa: F401  (loaded now, so that its threads are set with the others)
     with thread_limits(len(run.splits["train"]), threads):
         _run_cells(run, show_progress)
     _save_default_codec(run)
