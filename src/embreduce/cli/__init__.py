@@ -10,7 +10,7 @@ tables, and the commands register themselves on import.
 """
 
 # the commands register themselves on import, in the order --help lists them
-from embreduce.cli import embed_command, study_command, compress_commands, pages  # noqa: F401, I001
+from embreduce.cli import embed_command, study_command, compress_commands, search_commands, pages  # noqa: F401, I001
 from embreduce.cli.app import app, main, user_errors
 
 __all__ = ["app", "main", "user_errors"]

@@ -1,0 +1,276 @@
+"""A plain FAISS index out of a model folder: :func:`build_index`.
+
+The index is what a study judged, in FAISS's own objects, so that a FAISS user reads it
+with ``faiss.read_index`` and searches float queries with no embreduce installed:
+
+- the reducer as a ``LinearTransform`` (``y = A x + b``: every linear reducer, PCA's centring
+  as the bias), then a ``NormalizationTransform`` (the study scores unit vectors);
+- the codec as the FAISS index that stores the same codes: a FAISS codec's own trained
+  index (PQ, OPQ, RQ, LSQ, SQ, RaBitQ), or ``IndexFlatIP`` for float32 vectors;
+- ids through ``IndexIDMap2`` (row numbers; ``<index>.ids.parquet`` maps them to yours).
+
+Our per-dimension scalar codes (8, 4, 2, 1 bits) are scored as the cosine of their decoded
+vectors, which no FAISS index computes exactly: they are refused with what to use instead
+(a study with ``--faiss sq8,sq4``, or float32), never approximated silently.
+
+Beside the index: ``<index>.ids.parquet`` (row, id, text) and ``<index>.json`` (embedding
+model, reducer, codec, the study it came from, the SHA-256 of the index file).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embreduce.exceptions import InputError, ParameterError
+
+PathLike = str | os.PathLike[str]
+REFINE = ("none", "float16", "float32")
+"""What an index keeps for re-scoring: nothing, or the unit input vectors (on disk)."""
+INDEX_SUFFIXES = (".faiss", ".index")
+
+
+@dataclass(frozen=True)
+class IndexFiles:
+    """The files :func:`build_index` wrote."""
+
+    index: Path
+    ids: Path
+    sidecar: Path
+    refine: Path | None
+    n: int
+    facts: dict[str, Any]
+
+
+def sidecar_paths(index: PathLike) -> tuple[Path, Path, Path]:
+    """``(ids.parquet, json, refine.npy)`` beside ``index``."""
+    index = Path(index)
+    stem = index.with_suffix("")
+    return (
+        stem.with_name(stem.name + ".ids.parquet"),
+        index.with_name(index.name + ".json"),
+        stem.with_name(stem.name + ".refine.npy"),
+    )
+
+
+def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The empty FAISS index of a model folder and its codec, and what it is made of.
+
+    Parameters
+    ----------
+    model_dir : path-like
+        A model folder (``embreduce study`` saves one per candidate).
+    codec : str, optional
+        A codec folder id saved beside the model (``"faiss-rq16"``); default the model's
+        default codec, or float32 when it has none.
+
+    Raises
+    ------
+    InputError
+        A reducer that is not linear, or a codec with no exact FAISS form.
+    """
+    import faiss
+
+    from embreduce.codecs import FaissCodec, load_model_codec
+    from embreduce.reducers import linear_map, load_reducer
+
+    model_dir = Path(model_dir)
+    reducer = load_reducer(model_dir)
+    mapping = linear_map(reducer)
+    if mapping is None:
+        raise InputError(
+            f"{model_dir}: {type(reducer).__name__} is not linear; a FAISS index holds "
+            "linear reducers only (pca, svd, random, truncate, encoder)"
+        )
+    W, b = mapping
+    d_in, k = W.shape
+    transform = faiss.LinearTransform(int(d_in), int(k), True)
+    faiss.copy_array_to_vector(np.ascontiguousarray(W.T, np.float32).ravel(), transform.A)
+    faiss.copy_array_to_vector(np.asarray(b, np.float32), transform.b)
+    transform.is_trained = True
+    fitted = load_model_codec(model_dir, codec=codec)
+    if fitted is None:
+        inner, codec_name = faiss.IndexFlatIP(int(k)), "float32"
+    elif isinstance(fitted, FaissCodec):
+        inner = faiss.deserialize_index(np.ascontiguousarray(fitted.index_, np.uint8))
+        codec_name = fitted.folder_id
+    elif getattr(fitted, "lossless", False):
+        inner, codec_name = faiss.IndexFlatIP(int(k)), "float32"
+    else:
+        raise InputError(
+            f"{model_dir}: the {fitted.folder_id} codec has no exact FAISS form (its codes "
+            "are scored as the cosine of their decoded vectors); build from float32 "
+            "(--codec none) or from a FAISS codec (a study with --faiss sq8,sq4,pq,rq)"
+        )
+    chain = faiss.IndexPreTransform(inner)
+    chain.prepend_transform(faiss.NormalizationTransform(int(k), 2.0))
+    chain.prepend_transform(transform)
+    index = faiss.IndexIDMap2(chain)
+    facts = {
+        "reducer": type(reducer).__name__,
+        "model_dir": str(model_dir),
+        "input_dim": int(d_in),
+        "dim": int(k),
+        "codec": codec_name,
+        "codec_id": None if fitted is None else fitted.describe()["id"],
+        "bytes_per_vector": int(inner.sa_code_size()),
+        "metric": "inner product of unit vectors (cosine for float32)",
+    }
+    return index, facts
+
+
+def _row_ids(labels: Any, start: int, n: int) -> tuple[list[str], list[str] | None]:
+    from embreduce.io.retrieval import ID_COLUMNS
+
+    names = [] if labels is None else labels.column_names
+    column = next((c for c in ID_COLUMNS if c in names), None)
+    ids = (
+        [str(v) for v in labels.column(column).to_pylist()]
+        if column
+        else [str(i) for i in range(start, start + n)]
+    )
+    texts = labels.column("text").to_pylist() if labels is not None and "text" in names else None
+    return ids, texts
+
+
+def build_index(
+    corpus: PathLike,
+    model_dir: PathLike,
+    output: PathLike,
+    *,
+    codec: str | None = None,
+    refine: str = "none",
+    batch_rows: int = 65_536,
+    study: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    show_progress: bool = False,
+) -> IndexFiles:
+    """Encode a corpus of vectors into a plain FAISS index, streaming, with its sidecars.
+
+    Parameters
+    ----------
+    corpus : path-like
+        Vectors (``.npy``/``.npz``/``.parquet``), read ``batch_rows`` at a time; an id
+        column (``_id``, ``id``, ``ids``...) names the rows, else their numbers do.
+    model_dir : path-like
+        The model folder (see :func:`faiss_chain`).
+    output : path-like
+        The index file (``.faiss``); its sidecars go beside it.
+    codec : str, optional
+        A codec folder id; ``"none"`` for float32.
+    refine : {"none", "float16", "float32"}
+        Keep the unit input vectors (``<index>.refine.npy``) to re-score candidates with.
+    study : dict, optional
+        The study the model came from (recorded in the sidecar).
+
+    Returns
+    -------
+    IndexFiles
+    """
+    import faiss
+
+    from embreduce.io import open_source
+    from embreduce.io.retrieval import check_ids
+    from embreduce.outputs import atomic_write, check_output_file
+    from embreduce.progress import progress_bar
+
+    if refine not in REFINE:
+        raise ParameterError(f"refine must be one of {', '.join(REFINE)}, got {refine!r}")
+    output = check_output_file(
+        output, suffixes=INDEX_SUFFIXES, inputs=[corpus], overwrite=overwrite
+    )
+    ids_path, json_path, refine_path = sidecar_paths(output)
+    for path in (ids_path, json_path) + ((refine_path,) if refine != "none" else ()):
+        check_output_file(path, suffixes=(path.suffix,), inputs=[corpus], overwrite=overwrite)
+    index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
+    source = open_source(corpus)
+    if source.dim != facts["input_dim"]:
+        raise InputError(
+            f"{corpus}: {source.dim}-d vectors, but the model takes {facts['input_dim']}-d"
+        )
+    model_of = source.info.get("model")
+    all_ids: list[str] = []
+    all_texts: list[str] | None = []
+    refine_dtype = np.float16 if refine == "float16" else np.float32
+    with contextlib.ExitStack() as stack:  # every file lands, or none does
+        tmp_index, tmp_ids, tmp_json = (
+            stack.enter_context(atomic_write(p, overwrite=overwrite))
+            for p in (output, ids_path, json_path)
+        )
+        refine_file = None
+        if refine != "none":
+            tmp_refine = stack.enter_context(atomic_write(refine_path, overwrite=overwrite))
+            refine_file = np.lib.format.open_memmap(
+                tmp_refine, mode="w+", dtype=refine_dtype, shape=(source.n_rows, source.dim)
+            )
+        stack.callback(source.close)
+        start = 0
+        with progress_bar("Index", source.n_rows, enabled=show_progress) as bar:
+            for vectors, labels in source.chunks(batch_rows):
+                X = _checked(vectors, corpus, start)
+                ids, texts = _row_ids(labels, start, len(X))
+                all_ids += ids
+                if all_texts is not None and texts is not None:
+                    all_texts += [str(t) for t in texts]
+                else:
+                    all_texts = None
+                index.add_with_ids(X, np.arange(start, start + len(X), dtype=np.int64))
+                if refine_file is not None:
+                    refine_file[start : start + len(X)] = _unit(X)
+                start += len(X)
+                bar.advance(len(X))
+        check_ids(all_ids, f"{corpus} ids")
+        if refine_file is not None:
+            refine_file.flush()
+            del refine_file  # closed before its temporary file is renamed
+        faiss.write_index(index, str(tmp_index))
+        _write_ids(tmp_ids, all_ids, all_texts)
+        digest = hashlib.sha256(Path(tmp_index).read_bytes()).hexdigest()
+        facts.update(
+            {
+                "format": "embreduce-faiss-index",
+                "version": 1,
+                "n": len(all_ids),
+                "embedding_model": model_of,
+                "normalized_input": bool(source.info.get("normalized", False)),
+                "refine": refine,
+                "study": study,
+                "index_sha256": digest,
+                "faiss": faiss.__version__,
+            }
+        )
+        Path(tmp_json).write_text(json.dumps(facts, indent=2), encoding="utf-8")
+    return IndexFiles(
+        output, ids_path, json_path, refine_path if refine != "none" else None, len(all_ids), facts
+    )
+
+
+def _checked(vectors: Any, corpus: PathLike, start: int) -> np.ndarray:
+    from embreduce.validation import check_vectors
+
+    try:
+        return check_vectors(vectors, name=str(corpus), allow_zero=False)
+    except InputError as exc:
+        raise InputError(f"{exc} (in the rows from {start:,})") from None
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _write_ids(path: PathLike, ids: Sequence[str], texts: Sequence[str] | None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"row": pa.array(np.arange(len(ids), dtype=np.int64)), "id": pa.array(ids)}
+    if texts is not None and len(texts) == len(ids):
+        columns["text"] = pa.array(texts, type=pa.string())
+    pq.write_table(pa.table(columns), path)

@@ -1,0 +1,218 @@
+"""Searching an index that :func:`~embreduce.search.build_index` wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embreduce.exceptions import InputError, ParameterError
+from embreduce.search.build import sidecar_paths
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class SearchIndex:
+    """A FAISS index of a corpus, its ids and texts, and what it was made from.
+
+    Attributes
+    ----------
+    index : faiss.Index
+        ``IndexIDMap2`` over the reducer's ``LinearTransform`` and the codec's index.
+    ids : list of str
+        The corpus ids, by row.
+    texts : list of str or None
+    facts : dict
+        The sidecar JSON (embedding model, reducer, codec, study, digest).
+    refine : ndarray or None
+        The unit input vectors, memory-mapped, when the index keeps them for re-scoring.
+    """
+
+    index: Any
+    ids: list[str]
+    texts: list[str] | None
+    facts: dict[str, Any]
+    refine: np.ndarray | None = None
+    path: Path | None = None
+    _embedder: Any = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: PathLike) -> SearchIndex:
+        """Open an index and its sidecars, checking that they belong together.
+
+        Raises
+        ------
+        InputError
+            A file that is not a FAISS index, a missing sidecar, or files of another build
+            (the index's digest or row count differs from what the sidecar records).
+        """
+        import faiss
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such index file")
+        ids_path, json_path, refine_path = sidecar_paths(path)
+        for needed in (ids_path, json_path):
+            if not needed.is_file():
+                raise InputError(f"{path}: its sidecar {needed.name} is missing")
+        try:
+            facts = json.loads(json_path.read_text("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError(f"{json_path}: not valid JSON") from None
+        if not isinstance(facts, dict) or facts.get("format") != "embreduce-faiss-index":
+            raise InputError(f"{json_path}: not an embreduce index sidecar")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != facts.get("index_sha256"):
+            raise InputError(
+                f"{path}: the index is not the one {json_path.name} describes (another build "
+                "or a changed file); rebuild it with `embreduce index`"
+            )
+        try:
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except RuntimeError:
+            raise InputError(f"{path}: not a FAISS index") from None
+        table = pq.read_table(ids_path)
+        ids = [str(i) for i in table.column("id").to_pylist()]
+        texts = table.column("text").to_pylist() if "text" in table.column_names else None
+        if len(ids) != index.ntotal or facts.get("n") != index.ntotal:
+            raise InputError(
+                f"{path}: {index.ntotal:,} vectors indexed but {len(ids):,} ids beside it"
+            )
+        refine = None
+        if facts.get("refine", "none") != "none":
+            if not refine_path.is_file():
+                raise InputError(f"{path}: its re-scoring vectors {refine_path.name} are missing")
+            refine = np.load(refine_path, mmap_mode="r")
+            if refine.shape != (index.ntotal, facts["input_dim"]):
+                raise InputError(f"{refine_path}: {refine.shape} does not match the index")
+        return cls(index, ids, texts, facts, refine, path)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def query_vectors(
+        self, queries: Sequence[str] | np.ndarray, *, model: str | None = None
+    ) -> np.ndarray:
+        """Float query vectors: ``queries`` as they are, or texts embedded with the index's
+        model. ``model`` (the model vectors record) must be the index's when both are known."""
+        from embreduce.validation import check_vectors
+
+        recorded = self.facts.get("embedding_model")
+        if isinstance(queries, np.ndarray):
+            if model and recorded and model != recorded:
+                raise InputError(
+                    f"the queries were embedded with {model}, the index's corpus with {recorded}"
+                )
+            Q = check_vectors(queries, name="queries", allow_zero=False)
+        else:
+            texts = [str(t) for t in queries]
+            if not texts or not all(t.strip() for t in texts):
+                raise InputError("give at least one query, and no empty one")
+            Q = self._embed(texts)
+        if Q.shape[1] != self.facts["input_dim"]:
+            raise InputError(
+                f"the queries have {Q.shape[1]} dims, the index takes {self.facts['input_dim']}"
+            )
+        return np.ascontiguousarray(Q, dtype=np.float32)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if self._embedder is None:
+            from embreduce.embedding import Embedder
+
+            self._embedder = Embedder(model=self.facts.get("embedding_model"))
+        return self._embedder.encode(texts, normalize=self.facts.get("normalized_input", False))
+
+    def search(
+        self,
+        queries: Sequence[str] | np.ndarray,
+        k: int = 10,
+        *,
+        oversample: int = 1,
+        exclude: Sequence[str | None] | None = None,
+        model: str | None = None,
+    ) -> tuple[list[list[str]], np.ndarray]:
+        """The ``k`` best corpus ids of each query, and their scores, best first.
+
+        Parameters
+        ----------
+        queries : texts, or array of shape (n, input_dim)
+        k : int
+        oversample : int
+            With the index's re-scoring vectors, the first pass keeps ``k x oversample`` hits
+            and re-scores them by the cosine with the float query.
+        exclude : sequence, optional
+            Per query, a corpus id never to return (its own, BEIR's rule), or None.
+
+        Ties are broken by the lower corpus row, as the study breaks them.
+        """
+        rows, scores = self.search_rows(
+            self.query_vectors(queries, model=model), k, oversample=oversample, exclude=exclude
+        )
+        return [[self.ids[r] for r in row] for row in rows], scores
+
+    def search_rows(
+        self,
+        Q: np.ndarray,
+        k: int,
+        *,
+        oversample: int = 1,
+        exclude: Sequence[str | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` on query vectors, returning corpus rows."""
+        from embreduce.validation import check_int
+
+        k = check_int(k, "k", low=1)
+        oversample = check_int(oversample, "oversample", low=1)
+        if oversample > 1 and self.refine is None:
+            raise ParameterError(
+                "oversample > 1 re-scores with the index's float vectors: build it with "
+                "--refine float16 or float32"
+            )
+        drop = self._exclude_rows(exclude, len(Q))
+        available = len(self) - int(drop is not None and bool((drop >= 0).any()))
+        if k > available:
+            raise InputError(f"k={k} is more than the {available:,} documents the index can return")
+        depth = min(k * oversample + (drop is not None), len(self))
+        depth = min(depth + _TIE_MARGIN, len(self))
+        scores, rows = self.index.search(Q, depth)
+        rows, scores = _order(rows, scores, drop)
+        if oversample > 1:
+            kept = rows[:, : k * oversample]  # read from disk: only these rows
+            cand = np.asarray(self.refine[kept.ravel()], np.float32).reshape(*kept.shape, -1)
+            unit = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+            fine = np.einsum("qd,qcd->qc", unit, cand)
+            order = np.argsort(-fine, axis=1, kind="stable")[:, :k]
+            return np.take_along_axis(kept, order, 1), np.take_along_axis(fine, order, 1)
+        return rows[:, :k], scores[:, :k]
+
+    def _exclude_rows(self, exclude: Sequence[str | None] | None, n: int) -> np.ndarray | None:
+        if exclude is None:
+            return None
+        if len(exclude) != n:
+            raise InputError(f"{len(exclude)} ids to exclude for {n} queries")
+        row = {d: i for i, d in enumerate(self.ids)}
+        return np.array([row.get(e, -1) if e is not None else -1 for e in exclude], np.int64)
+
+
+_TIE_MARGIN = 10
+"""Hits fetched beyond ``k``, so that documents tied at the k-th score are ordered by row."""
+
+
+def _order(
+    rows: np.ndarray, scores: np.ndarray, drop: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the excluded rows (and FAISS's -1 padding), then order by score, ties by row."""
+    scores = scores.astype(np.float32, copy=True)
+    if drop is not None:
+        scores[rows == drop[:, None]] = -np.inf
+    scores[rows < 0] = -np.inf
+    order = np.lexsort((rows, -scores), axis=1)
+    return np.take_along_axis(rows, order, 1), np.take_along_axis(scores, order, 1)

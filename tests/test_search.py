@@ -1,0 +1,186 @@
+"""`embreduce index` / `search`: a plain FAISS index that FAISS alone can search."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from study_fixture import clustered_vectors
+from typer.testing import CliRunner
+
+from embreduce.cli import app
+from embreduce.codecs import FaissCodec, QuantizationCodec, save_model_codec
+from embreduce.exceptions import InputError, OutputError
+from embreduce.io import EmbeddingSet, save_vectors
+from embreduce.reducers import load_reducer, make_reducer, save_reducer
+from embreduce.search import SearchIndex, build_index
+
+runner = CliRunner()
+
+PLAIN_FAISS = """
+import sys
+sys.modules["embreduce"] = None  # FAISS alone: embreduce must not be importable here
+try:
+    import embreduce  # noqa
+    raise SystemExit("embreduce imported")
+except ImportError:
+    pass
+import faiss, json, numpy as np
+index = faiss.read_index(sys.argv[1])
+Q = np.load(sys.argv[2])
+D, I = index.search(Q, 10)
+print(json.dumps({"ids": I.tolist(), "scores": D.tolist()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A model folder (PCA-16 with a FAISS PQ8 codec and a 4-bit codec), and vectors with ids."""
+    folder = tmp_path_factory.mktemp("search")
+    X = clustered_vectors(800, 32, seed=3)
+    ids = [f"doc-{i}" for i in range(len(X))]
+    data = EmbeddingSet(X, texts=[f"text {i}" for i in range(len(X))],
+                        metadata=pd.DataFrame({"_id": ids}), info={"model": "m"})  # fmt: skip
+    save_vectors(folder / "corpus.parquet", data)
+    reducer = make_reducer("pca", 16, random_state=0).fit(X)
+    model = folder / "pca-16"
+    save_reducer(reducer, model)
+    save_model_codec(model, FaissCodec("pq", 8).fit(reducer.transform(X)))
+    save_model_codec(model, QuantizationCodec(bits=4).fit(reducer.transform(X)))
+    return folder, X, ids, model
+
+
+def _unit(X):
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_plain_faiss_searches_the_index_as_embreduce_and_numpy_do(corpus, tmp_path):
+    folder, X, ids, model = corpus
+    files = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss", codec="faiss-pq8")
+    Q = clustered_vectors(25, 32, seed=4)
+    np.save(tmp_path / "q.npy", Q)
+    proc = subprocess.run(
+        [sys.executable, "-c", PLAIN_FAISS, str(files.index), str(tmp_path / "q.npy")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    plain = json.loads(proc.stdout)
+    found = SearchIndex.load(files.index)
+    hits, scores = found.search(Q, 10)
+    assert hits == [[ids[i] for i in row] for row in plain["ids"]]
+    np.testing.assert_allclose(scores, plain["scores"], rtol=1e-5, atol=1e-6)
+    # NumPy brute force over the decoded codes: the study's asymmetric score
+    reducer = load_reducer(model)
+    codec = FaissCodec("pq", 8)
+    from embreduce.codecs import load_model_codec
+
+    codec = load_model_codec(model, codec="faiss-pq8")
+    decoded = codec.quantize(reducer.transform(X))
+    brute = _unit(reducer.transform(Q)) @ decoded.T
+    top = np.argsort(-brute, axis=1, kind="stable")[:, :10]
+    np.testing.assert_allclose(np.take_along_axis(brute, top, 1), scores, rtol=1e-4, atol=1e-5)
+    assert (np.array([[ids.index(h) for h in row] for row in hits]) == top).mean() > 0.97
+    facts = json.loads(files.sidecar.read_text("utf-8"))
+    assert facts["codec"] == "faiss-pq8" and facts["bytes_per_vector"] == 8
+    assert facts["embedding_model"] == "m"
+
+
+def test_a_float32_index_is_the_exact_cosine_search(corpus, tmp_path):
+    folder, X, ids, model = corpus
+    files = build_index(folder / "corpus.parquet", model, tmp_path / "f.faiss", codec="none")
+    Q = clustered_vectors(10, 32, seed=5)
+    hits, scores = SearchIndex.load(files.index).search(Q, 5)
+    reduced = _unit(load_reducer(model).transform(X))
+    exact = _unit(load_reducer(model).transform(Q)) @ reduced.T
+    top = np.argsort(-exact, axis=1, kind="stable")[:, :5]
+    assert hits == [[ids[i] for i in row] for row in top]
+    np.testing.assert_allclose(scores, np.take_along_axis(exact, top, 1), rtol=1e-5)
+
+
+def test_re_scoring_with_the_kept_vectors_recovers_the_exact_top(corpus, tmp_path):
+    folder, X, ids, model = corpus
+    out = tmp_path / "r.faiss"
+    build_index(folder / "corpus.parquet", model, out, codec="faiss-pq8", refine="float32")
+    found = SearchIndex.load(out)
+    Q = clustered_vectors(20, 32, seed=6)
+    exact = np.argsort(-(_unit(Q) @ _unit(X).T), axis=1, kind="stable")[:, :5]
+    rescored, _ = found.search(Q, 5, oversample=len(X) // 5)  # every row re-scored
+    assert rescored == [[ids[i] for i in row] for row in exact]
+    first, _ = found.search(Q, 5)
+    assert first != rescored  # the codes alone do not give the exact order here
+
+
+def test_codes_with_no_exact_faiss_form_are_refused(corpus, tmp_path):
+    folder, _, _, model = corpus
+    with pytest.raises(InputError, match="no exact FAISS form"):
+        build_index(folder / "corpus.parquet", model, tmp_path / "s.faiss", codec="4bit")
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_indexes_and_queries_are_one_line(corpus, tmp_path):
+    folder, X, _, model = corpus
+    files = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss", codec="faiss-pq8")
+    found = SearchIndex.load(files.index)
+    with pytest.raises(InputError, match="more than the 800"):
+        found.search(X[:2], 801)
+    with pytest.raises(InputError, match="dims"):
+        found.search(X[:2, :8], 3)
+    with pytest.raises(InputError, match="embedded with other"):
+        found.query_vectors(X[:2], model="other")
+    with pytest.raises(OutputError, match="exists"):
+        build_index(folder / "corpus.parquet", model, files.index, codec="faiss-pq8")
+    (tmp_path / "junk.faiss").write_bytes(b"not an index")
+    with pytest.raises(InputError, match="sidecar"):
+        SearchIndex.load(tmp_path / "junk.faiss")
+    files.index.write_bytes(files.index.read_bytes()[:-8] + b"\0" * 8)  # changed after build
+    with pytest.raises(InputError, match="not the one"):
+        SearchIndex.load(files.index)
+    twice = EmbeddingSet(X[:4], metadata=pd.DataFrame({"_id": ["a", "b", "a", "c"]}))
+    save_vectors(tmp_path / "twice.parquet", twice)
+    with pytest.raises(InputError, match="more than once"):
+        build_index(tmp_path / "twice.parquet", model, tmp_path / "t.faiss", codec="none")
+    assert not (tmp_path / "t.faiss").exists()
+
+
+def test_cli_index_of_a_study_and_search_with_qrels_equal_the_study(tmp_path):
+    from test_retrieval_study import _corpus_and_queries
+
+    from embreduce.study import run_study
+
+    data, queries = _corpus_and_queries()
+    study = tmp_path / "study"
+    result = run_study(data, study, queries=queries, methods=["pca"], dims=[16], bits=[32],
+                       quantizers=["pq"], budgets=[8], budget=8, limit=False,
+                       show_progress=False)  # fmt: skip
+    save_vectors(tmp_path / "corpus.parquet", data)
+    rec = result.recommendation
+    args = ["index", tmp_path / "corpus.parquet", "--study", study, "-o", tmp_path / "c.faiss"]
+    out = runner.invoke(app, [str(a) for a in args])
+    assert rec["codec"] == "faiss:nbytes=8" and rec["bytes"] == 8  # the only code within 8 B
+    assert out.exit_code == 0, out.output
+    assert "faiss-pq8 (8 bytes a vector)" in " ".join(out.output.split())
+    # the confirmation half's queries and qrels: search --qrels equals the study's figure
+    confirm = result.retrieval.halves["confirm"]
+    judged = result.retrieval.judged
+    qids = [judged.query_ids[i] for i in confirm]
+    lines = ["query-id\tcorpus-id\tscore"]
+    lines += [f"{q}\t{d}\t{int(g)}" for q in qids for d, g in queries.qrels[q].items()]
+    (tmp_path / "qrels.tsv").write_text("\n".join(lines), "utf-8")
+    q = EmbeddingSet(queries.vectors, metadata=pd.DataFrame({"_id": queries.ids}),
+                     info={"model": "m"})  # fmt: skip
+    save_vectors(tmp_path / "queries.npz", q)
+    args = ["search", tmp_path / "c.faiss", "--queries", tmp_path / "queries.npz"]
+    args += ["--qrels", tmp_path / "qrels.tsv", "-o", tmp_path / "hits.jsonl"]
+    out = runner.invoke(app, [str(a) for a in args])
+    assert out.exit_code == 0, out.output
+    pick = next(
+        r for r in result.rows
+        if r["split"] == "eval" and (r["method"], r["dim"], r["codec"]) ==
+        (rec["method"], rec["dim"], rec["codec"])
+    )  # fmt: skip
+    assert f"nDCG@10 {pick['ndcg_at_10']:.4f}, recall@100 {pick['recall_at_100']:.4f}" in out.output
+    hits = [json.loads(line) for line in (tmp_path / "hits.jsonl").read_text().splitlines()]
+    assert len(hits) == 10 * len(queries.ids) and hits[0]["rank"] == 1
