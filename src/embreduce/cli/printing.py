@@ -88,8 +88,16 @@ def print_study(result: Any, top: int = 25) -> None:
         if rec.get("model") and result.output_dir is not None:
             folder = result.output_dir / rec["model"]
             what = f"{rec['bits']}-bit codes" if rec["bits"] < 32 else "float32 vectors"
+            if str(rec.get("codec") or "").startswith("faiss"):
+                what = f"{rec['bytes']}-byte FAISS codes"
             console.print(
                 f"Apply it: embreduce compress VECTORS -m {folder} -o OUT.parquet writes the "
                 f"recommended {what}; embreduce export {folder} -o FOLDER carries them.",
                 highlight=False,
             )
+            if getattr(result, "retrieval", None) is not None:
+                console.print(
+                    f"Search it: embreduce index VECTORS --study {result.output_dir} -o "
+                    'corpus.faiss, then embreduce search corpus.faiss "a query".',
+                    highlight=False,
+                )

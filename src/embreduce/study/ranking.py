@@ -192,7 +192,8 @@ def _recommendation(
     oversample: Sequence[int] = (),
 ) -> dict[str, Any]:
     bits, size = row_bits(pick), row_bytes(pick)
-    name = f"{pick['method']}-{pick['dim']} at {bits} bits"
+    whole = float(pick.get("bits") or 32).is_integer()  # a FAISS code's bits are a share
+    name = f"{pick['method']}-{pick['dim']}" + (f" at {bits} bits" if whole else "")
     reason = f"{name}: {size:,} bytes a vector"
     if input_dim:
         reason += f", {4 * input_dim / size:.3g}x smaller than float32 {input_dim}-d"
