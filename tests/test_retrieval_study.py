@@ -138,6 +138,9 @@ def test_bad_queries_are_refused_before_any_work(tmp_path):
         run_study(data, tmp_path / "c", methods=["pca"], dims=[8], rank_by="retrieval")
     with pytest.raises(ParameterError, match="quantizers"):
         run_study(data, tmp_path / "d", methods=["pca"], dims=[8], quantizers=["zz"])
+    with pytest.raises(InputError, match="no FAISS codec of pq fits the budgets 7"):
+        run_study(data, tmp_path / "e", methods=["pca"], dims=[8], quantizers=["pq"], budgets=[7])
+    assert not any((tmp_path / name).exists() for name in "abcde")
 
 
 def test_queries_without_qrels_are_judged_against_the_exact_neighbours(tmp_path):

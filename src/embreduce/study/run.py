@@ -279,6 +279,17 @@ def _prepare(
             f"every dimension asked for is above the input dimension {input_dim} or not "
             f"fewer than the {n_train} training vectors"
         )
+    if settings.quantizers:
+        from embreduce.codecs import faiss_grid
+
+        widths = [*dims, input_dim]
+        if not any(faiss_grid(d, settings.budgets, settings.quantizers) for d in widths):
+            raise InputError(
+                f"no FAISS codec of {', '.join(settings.quantizers)} fits the budgets "
+                f"{', '.join(map(str, settings.budgets))} bytes at "
+                f"{', '.join(map(str, widths))} dims (pq and opq need a budget that divides "
+                "the dims; every codec needs one no larger than the dims)"
+            )
     weights = _training_weights(data, settings, sample_weight)
     info = {k: data.info.get(k) for k in ("model", "source")}
     info["normalized"] = bool(data.info.get("normalized", False))
