@@ -7,7 +7,9 @@ with ``faiss.read_index`` and searches float queries with no embreduce installed
   as the bias), then a ``NormalizationTransform`` (the study scores unit vectors);
 - the codec as the FAISS index that stores the same codes: a FAISS codec's own trained
   index (PQ, OPQ, RQ, LSQ, SQ, RaBitQ), or ``IndexFlatIP`` for float32 vectors;
-- ids through ``IndexIDMap2`` (row numbers; ``<index>.ids.parquet`` maps them to yours).
+- FAISS's own sequential ids, the corpus rows (``<index>.ids.parquet`` maps them to your
+  ids): an ``IndexIDMap`` would add 8 bytes a vector, and ``IndexIDMap2`` its reverse map
+  (tens of bytes more), to codes of 8 or 16 bytes.
 
 Our per-dimension scalar codes (8, 4, 2, 1 bits) are scored as the cosine of their decoded
 vectors, which no FAISS index computes exactly: they are refused with what to use instead
@@ -113,7 +115,7 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
     chain = faiss.IndexPreTransform(inner)
     chain.prepend_transform(faiss.NormalizationTransform(int(k), 2.0))
     chain.prepend_transform(transform)
-    index = faiss.IndexIDMap2(chain)
+    index = chain
     facts = {
         "reducer": type(reducer).__name__,
         "model_dir": str(model_dir),
@@ -222,7 +224,7 @@ def build_index(
                     all_texts += [str(t) for t in texts]
                 else:
                     all_texts = None
-                index.add_with_ids(X, np.arange(start, start + len(X), dtype=np.int64))
+                index.add(X)  # FAISS numbers the rows in order: the ids file's rows
                 if refine_file is not None:
                     refine_file[start : start + len(X)] = _unit(X)
                 start += len(X)

@@ -25,7 +25,8 @@ class SearchIndex:
     Attributes
     ----------
     index : faiss.Index
-        ``IndexIDMap2`` over the reducer's ``LinearTransform`` and the codec's index.
+        ``IndexPreTransform``: the reducer's ``LinearTransform``, normalisation, the codec's
+        index; its ids are the corpus rows.
     ids : list of str
         The corpus ids, by row.
     texts : list of str or None
