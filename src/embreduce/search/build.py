@@ -114,7 +114,8 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
         )
     chain = faiss.IndexPreTransform(inner)
     chain.prepend_transform(faiss.NormalizationTransform(int(k), 2.0))
-    chain.prepend_transform(transform)
+    if not (d_in == k and np.array_equal(W, np.eye(k)) and not np.any(b)):
+        chain.prepend_transform(transform)  # the identity (original-<d>) needs none
     index = chain
     facts = {
         "reducer": type(reducer).__name__,

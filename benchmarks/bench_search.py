@@ -1,0 +1,144 @@
+"""Search what you stored at a million vectors: memory, latency and build, against FAISS.
+
+Issue 24's benchmark. Draws ``--n`` (default 1,000,000) 384-d unit vectors from a Gaussian
+with the mean and covariance of real all-MiniLM-L6-v2 vectors (ArguAna's corpus, or the
+STS Benchmark's sentences; speed and memory carry over to real data, recall does not),
+saves the identity model (``original-384``) with a FAISS ``PQ16x8`` codec fitted on a 20,000
+vector sample, then, in one process:
+
+- ``build``: ``embreduce.search.build_index`` of the ``.npy`` (streaming, 65,536 rows a
+  batch, with ``--refine float16``), and FAISS's own ``add`` of the same vectors, in the same
+  batches, to the same empty index;
+- ``memory``: the index file against ``IndexFlatIP``'s 4 x 384 bytes a vector;
+- ``latency``: one query at a time (100 queries) and a batch of 1,000, for ``IndexFlatIP``
+  and our index through plain FAISS (``faiss.read_index``) and through ``SearchIndex``;
+- ``rescore``: the same with ``--refine float16`` and ``oversample=4``.
+
+The peak resident memory of the whole process is printed by ``/usr/bin/time -v`` when the
+script runs under it. Run::
+
+    /usr/bin/time -v .venv/bin/python benchmarks/bench_search.py --n 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path("out/bench_search")
+
+
+def real_vectors() -> np.ndarray:
+    for path in ("../shared/data/arguana/corpus-minilm.npz",):
+        if Path(path).exists():
+            return np.load(path)["vectors"].astype(np.float64)
+    raise SystemExit("needs ../shared/data/arguana/corpus-minilm.npz for the covariance")
+
+
+def draw(n: int, path: Path, seed: int = 0) -> None:
+    """``n`` unit vectors with the real vectors' mean and covariance, written in blocks."""
+    X = real_vectors()
+    mean, chol = X.mean(0), np.linalg.cholesky(np.cov(X.T) + 1e-9 * np.eye(X.shape[1]))
+    rng = np.random.default_rng(seed)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, X.shape[1]))
+    for s in range(0, n, 100_000):
+        block = mean + rng.standard_normal((min(100_000, n - s), X.shape[1])) @ chol.T
+        out[s : s + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    out.flush()
+
+
+def timed(fn, repeat: int = 1) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def main() -> None:
+    import faiss
+
+    from embreduce.codecs import FaissCodec, save_model_codec
+    from embreduce.reducers import make_reducer, save_reducer
+    from embreduce.search import SearchIndex, build_index
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = OUT / f"corpus-{args.n}.npy"
+    if not data.exists():
+        draw(args.n, data)
+    X = np.load(data, mmap_mode="r")
+    sample = np.asarray(X[:: max(1, args.n // 20_000)], np.float32)
+    model = OUT / "original-384"
+    if not model.exists():
+        reducer = make_reducer("truncate", 384).fit(sample)
+        save_reducer(reducer, model)
+        save_model_codec(model, FaissCodec("pq", 16).fit(sample))
+    Q = np.asarray(draw_queries(X, 1000), np.float32)
+    result: dict = {"n": args.n}
+
+    index_path = OUT / "pq16.faiss"
+    for p in OUT.glob("pq16*"):
+        p.unlink()
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = timed(lambda: build_index(data, model, index_path, codec="faiss-pq16", refine="float16"))
+    result["build_seconds"] = round(t, 2)
+    result["build_peak_rss_growth_mib"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0
+    ) // 1024
+    found = SearchIndex.load(index_path)
+    plain = faiss.read_index(str(index_path))
+    from embreduce.search import faiss_chain
+
+    codec_index = faiss_chain(model, "faiss-pq16")[0]  # the same chain, empty: FAISS's add
+
+    def faiss_add() -> None:
+        for s in range(0, args.n, 65_536):
+            codec_index.add(np.asarray(X[s : s + 65_536], np.float32))
+
+    result["faiss_add_seconds"] = round(timed(faiss_add), 2)
+    result["index_file_mib"] = round(index_path.stat().st_size / 2**20, 1)
+    result["flat_mib"] = round(args.n * 384 * 4 / 2**20, 1)
+
+    flat = faiss.IndexFlatIP(384)
+    for s in range(0, args.n, 65_536):
+        flat.add(np.asarray(X[s : s + 65_536], np.float32))
+    one = Q[:100]
+    for name, fn in {
+        "flat": lambda q: flat.search(q, 10),
+        "faiss_read_index": lambda q: plain.search(q, 10),
+        "embreduce": lambda q: found.search_rows(q, 10),
+        "embreduce_rescore_x4": lambda q: found.search_rows(q, 10, oversample=4),
+    }.items():
+        single = timed(lambda fn=fn: [fn(one[i : i + 1]) for i in range(len(one))]) / len(one)
+        batch = timed(lambda fn=fn: fn(Q))
+        result[name] = {"single_ms": round(1000 * single, 2), "batch_qps": round(len(Q) / batch, 1)}
+    exact = flat.search(Q, 10)[1]
+    for name, fn in {
+        "codes": lambda: found.search_rows(Q, 10)[0],
+        "rescored_x4": lambda: found.search_rows(Q, 10, oversample=4)[0],
+    }.items():
+        got = fn()
+        result[f"recall10_{name}"] = round(
+            float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])), 4
+        )
+    (OUT / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+def draw_queries(X: np.ndarray, n: int) -> np.ndarray:
+    """Queries near corpus rows (a corpus row plus noise), unit length."""
+    rng = np.random.default_rng(1)
+    rows = np.sort(rng.choice(len(X), n, replace=False))
+    Q = np.asarray(X[rows], np.float64) + 0.05 * rng.standard_normal((n, X.shape[1]))
+    return Q / np.linalg.norm(Q, axis=1, keepdims=True)
+
+
+if __name__ == "__main__":
+    main()
