@@ -4,13 +4,15 @@ Each case is a fresh process, timed as a whole (wall time, and peak RSS from
 ``resource.getrusage``): ``embreduce study`` with ``make demo``'s settings, then
 ``benchmarks/by_hand_study.py``, alternating ``--runs`` times; then ``embreduce report`` of
 the study's folder alone. With ``--busy`` the same runs go beside a niced one-thread busy
-loop (a neighbour on one of the cores). Printed: each case's median and range, and the
+loop (a neighbour on one of the cores); with ``--busy faiss``, beside a niced FAISS search
+on every core (OpenMP threads that spin). Printed: each case's median and range, and the
 ratios of the medians.
 
 Run::
 
     .venv/bin/python benchmarks/bench_study.py              # quiet machine, 3 runs each
     .venv/bin/python benchmarks/bench_study.py --busy
+    .venv/bin/python benchmarks/bench_study.py --busy faiss
 """
 
 from __future__ import annotations
@@ -56,18 +58,37 @@ def timed(command: list[str]) -> tuple[float, float]:
     return seconds, max(peak, before) / 1024
 
 
-def busy_loop() -> subprocess.Popen:
-    code = "while True: pass"
+FAISS_JOB = """
+import faiss, numpy as np
+faiss.omp_set_num_threads({threads})
+X = np.random.default_rng(0).standard_normal((200_000, 128)).astype(np.float32)
+index = faiss.IndexFlatIP(128)
+index.add(X)
+while True:
+    index.search(X[:2000], 10)
+"""
+
+
+def busy_loop(kind: str = "loop") -> subprocess.Popen:
+    """A niced neighbour: a one-thread busy loop, or a FAISS search on every core."""
+    code = "while True: pass" if kind == "loop" else FAISS_JOB.format(threads=os.cpu_count())
     return subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", code])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--busy", action="store_true", help="beside a niced busy loop")
+    parser.add_argument(
+        "--busy",
+        nargs="?",
+        const="loop",
+        choices=("loop", "faiss"),
+        help="beside a niced neighbour: a one-thread busy loop (default) or a FAISS search "
+        "on every core",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    neighbour = busy_loop() if args.busy else None
+    neighbour = busy_loop(args.busy) if args.busy else None
     times: dict[str, list[float]] = {name: [] for name in CASES}
     try:
         timed(CASES["embreduce study"])  # a first run for the caches (numba, the OS's files)
