@@ -184,3 +184,29 @@ def test_cli_index_of_a_study_and_search_with_qrels_equal_the_study(tmp_path):
     assert f"nDCG@10 {pick['ndcg_at_10']:.4f}, recall@100 {pick['recall_at_100']:.4f}" in out.output
     hits = [json.loads(line) for line in (tmp_path / "hits.jsonl").read_text().splitlines()]
     assert len(hits) == 10 * len(queries.ids) and hits[0]["rank"] == 1
+
+
+def test_texts_from_study_to_query(tmp_path):
+    """corpus.jsonl -> study (pca-8, float32 picked) -> index of the texts -> a text query."""
+    from test_retrieval_study import _beir_files
+
+    folder = _beir_files(tmp_path / "beir")
+    study = tmp_path / "study"
+    args = ["study", folder / "corpus.jsonl", "--queries", folder / "queries.jsonl"]
+    args += ["--qrels", folder / "qrels.tsv", "--methods", "pca", "--dims", "8", "--bits", "32"]
+    args += ["--no-limit", "--no-report", "--budget", "32", "-o", study, "--quiet"]
+    out = runner.invoke(app, [str(a) for a in args])
+    assert out.exit_code == 0, out.output
+    index = tmp_path / "corpus.faiss"
+    out = runner.invoke(app, ["index", str(folder / "corpus.jsonl"), "--study", str(study),
+                              "-o", str(index), "-q"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    found = SearchIndex.load(index)
+    assert (
+        found.facts["embedding_model"]
+        == json.loads((study / "study.json").read_text("utf-8"))["data"]["model"]
+    )
+    assert found.texts[5] == "Title 5 document 5 about 0"
+    out = runner.invoke(app, ["search", str(index), "document 7 about 2", "-k", "3"])
+    assert out.exit_code == 0, out.output
+    assert "d7" in out.output  # the document the query names comes back

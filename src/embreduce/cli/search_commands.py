@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from embreduce.cli.app import app, console, user_errors
-from embreduce.cli.options import KeepSelfOpt, OverwriteOpt, QuietOpt, VectorsArg
+from embreduce.cli.options import KeepSelfOpt, OverwriteOpt, QuietOpt
 
 IndexOutOpt = Annotated[
     Path, typer.Option("--output", "-o", help="The index file to write (.faiss).")
@@ -41,7 +41,9 @@ RefineOpt = Annotated[
 @app.command()
 @user_errors
 def index(
-    corpus: VectorsArg,
+    corpus: Annotated[
+        Path, typer.Argument(metavar="CORPUS", help="Vectors (.npy/.npz/.parquet) or texts.")
+    ],
     output: IndexOutOpt,
     model: IndexModelOpt = None,
     study: StudyDirOpt = None,
@@ -50,7 +52,10 @@ def index(
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Encode a corpus of vectors into a plain FAISS index (faiss.read_index opens it).
+    """Encode a corpus (vectors, or texts embedded first) into a plain FAISS index.
+
+    faiss.read_index opens it; texts are embedded with the study's model (--study), else
+    all-MiniLM-L6-v2.
 
     Example:
 
@@ -67,6 +72,7 @@ def index(
         codec=codec,
         refine=refine,
         study=picked,
+        embedding_model=(picked or {}).get("model"),
         overwrite=overwrite,
         show_progress=not quiet,
     )

@@ -153,16 +153,19 @@ def build_index(
     refine: str = "none",
     batch_rows: int = 65_536,
     study: dict[str, Any] | None = None,
+    embedding_model: str | None = None,
     overwrite: bool = False,
     show_progress: bool = False,
 ) -> IndexFiles:
-    """Encode a corpus of vectors into a plain FAISS index, streaming, with its sidecars.
+    """Encode a corpus into a plain FAISS index, streaming, with its sidecars.
 
     Parameters
     ----------
     corpus : path-like
-        Vectors (``.npy``/``.npz``/``.parquet``), read ``batch_rows`` at a time; an id
-        column (``_id``, ``id``, ``ids``...) names the rows, else their numbers do.
+        Vectors (``.npy``/``.npz``/``.parquet``), read ``batch_rows`` at a time; or texts
+        (BEIR's ``corpus.jsonl``, a table with a ``text`` column, a ``.txt``), embedded
+        with ``embedding_model`` first (in memory). An id column (``_id``, ``id``,
+        ``ids``...) names the rows, else their numbers do.
     model_dir : path-like
         The model folder (see :func:`faiss_chain`).
     output : path-like
@@ -173,6 +176,8 @@ def build_index(
         Keep the unit input vectors (``<index>.refine.npy``) to re-score candidates with.
     study : dict, optional
         The study the model came from (recorded in the sidecar).
+    embedding_model : str, optional
+        The model that embeds a corpus of texts (default all-MiniLM-L6-v2).
 
     Returns
     -------
@@ -180,7 +185,6 @@ def build_index(
     """
     import faiss
 
-    from embreduce.io import open_source
     from embreduce.io.retrieval import check_ids
     from embreduce.outputs import atomic_write, check_output_file
     from embreduce.progress import progress_bar
@@ -194,7 +198,7 @@ def build_index(
     for path in (ids_path, json_path) + ((refine_path,) if refine != "none" else ()):
         check_output_file(path, suffixes=(path.suffix,), inputs=[corpus], overwrite=overwrite)
     index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
-    source = open_source(corpus)
+    source = _open_corpus(corpus, embedding_model, show_progress)
     if source.dim != facts["input_dim"]:
         raise InputError(
             f"{corpus}: {source.dim}-d vectors, but the model takes {facts['input_dim']}-d"
@@ -254,6 +258,19 @@ def build_index(
     return IndexFiles(
         output, ids_path, json_path, refine_path if refine != "none" else None, len(all_ids), facts
     )
+
+
+def _open_corpus(corpus: PathLike, model: str | None, show_progress: bool) -> Any:
+    """A vector source over the corpus: its vectors, or its texts embedded now."""
+    from embreduce.io import holds_vectors, open_source
+    from embreduce.io.source import in_memory_source
+
+    if holds_vectors(corpus):
+        return open_source(corpus)
+    from embreduce.embedding import Embedder, embed_items, text_items
+
+    data = embed_items(text_items(corpus), Embedder(model=model), show_progress=show_progress)
+    return in_memory_source(Path(corpus), data)
 
 
 def _checked(vectors: Any, corpus: PathLike, start: int) -> np.ndarray:

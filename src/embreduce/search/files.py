@@ -26,13 +26,14 @@ def recommended_model(
     from embreduce.study.results import load_study
 
     record = load_study(study)["study"]
+    data = record.get("data") or {}
     rec = record.get("recommendation")
     if not rec or not rec.get("model"):
         raise InputError(f"{study}: the study saved no recommended model (was it finished?)")
     if codec is None and rec.get("codec"):
         chosen = codec_from_id(rec["codec"])
         codec = "none" if getattr(chosen, "lossless", False) else chosen.folder_id
-    facts = {"folder": str(study), "recommendation": rec.get("reason")}
+    facts = {"folder": str(study), "recommendation": rec.get("reason"), "model": data.get("model")}
     return Path(study) / rec["model"], codec, facts
 
 
