@@ -210,3 +210,23 @@ def test_texts_from_study_to_query(tmp_path):
     out = runner.invoke(app, ["search", str(index), "document 7 about 2", "-k", "3"])
     assert out.exit_code == 0, out.output
     assert "d7" in out.output  # the document the query names comes back
+
+
+@pytest.mark.parametrize("codec", ["faiss-pq8", "none"])
+def test_inverted_lists_keep_the_flat_codes_and_hits(corpus, tmp_path, codec):
+    folder, X, _, model = corpus
+    flat = build_index(folder / "corpus.parquet", model, tmp_path / "f.faiss", codec=codec)
+    ivf = build_index(folder / "corpus.parquet", model, tmp_path / "i.faiss", codec=codec, ivf=8)
+    assert ivf.facts["ivf"] == 8
+    Q = clustered_vectors(30, 32, seed=7)
+    exact = SearchIndex.load(flat.index).search(Q, 10)
+    found = SearchIndex.load(ivf.index)
+    every_list = found.search(Q, 10, nprobe=8)
+    assert every_list[0] == exact[0]
+    np.testing.assert_allclose(every_list[1], exact[1], rtol=1e-6)
+    one_list = found.search(Q, 10, nprobe=1)[0]
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(one_list, exact[0], strict=True)])
+    assert 0.3 < overlap < 1  # a narrower scan: most, not all, of the flat top 10
+    with pytest.raises(InputError, match="ivf 1000"):
+        build_index(folder / "corpus.parquet", model, tmp_path / "x.faiss", codec=codec,
+                    ivf=1000)  # fmt: skip

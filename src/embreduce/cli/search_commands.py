@@ -29,6 +29,14 @@ IndexCodecOpt = Annotated[
         "none for float32; default the model's default codec.",
     ),
 ]
+IvfOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--ivf",
+        help="Inverted lists over the same codes (FAISS IndexIVF*), this many: a search visits "
+        "--nprobe of them.",
+    ),
+]
 RefineOpt = Annotated[
     str,
     typer.Option(
@@ -49,6 +57,7 @@ def index(
     study: StudyDirOpt = None,
     codec: IndexCodecOpt = None,
     refine: RefineOpt = "none",
+    ivf: IvfOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -73,6 +82,7 @@ def index(
         refine=refine,
         study=picked,
         embedding_model=(picked or {}).get("model"),
+        ivf=ivf,
         overwrite=overwrite,
         show_progress=not quiet,
     )
@@ -122,6 +132,9 @@ def search(
     output: HitsOutOpt = None,
     k: TopKOpt = 10,
     oversample: SearchOversampleOpt = 1,
+    nprobe: Annotated[
+        int | None, typer.Option("--nprobe", help="Inverted lists a query visits (--ivf).")
+    ] = None,
     drop_self: KeepSelfOpt = True,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -141,9 +154,10 @@ def search(
         raise ParameterError("give one query text, or --queries FILE")
     found = SearchIndex.load(index_path)
     if query is not None:
-        ids, scores = found.search([query], k, oversample=oversample)
+        ids, scores = found.search([query], k, oversample=oversample, nprobe=nprobe)
         _print_hits(found, ids[0], scores[0])
         return
+    found.set_nprobe(nprobe)
     report = run_queries(
         found, queries, qrels, k=k, oversample=oversample, drop_self=drop_self,
         output=output, overwrite=overwrite,

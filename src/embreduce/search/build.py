@@ -154,6 +154,7 @@ def build_index(
     batch_rows: int = 65_536,
     study: dict[str, Any] | None = None,
     embedding_model: str | None = None,
+    ivf: int | None = None,
     overwrite: bool = False,
     show_progress: bool = False,
 ) -> IndexFiles:
@@ -178,6 +179,9 @@ def build_index(
         The study the model came from (recorded in the sidecar).
     embedding_model : str, optional
         The model that embeds a corpus of texts (default all-MiniLM-L6-v2).
+    ivf : int, optional
+        Inverted lists over the same codes (see :mod:`embreduce.search.ivf`): the coarse
+        quantizer is trained on the first ``batch_rows`` corpus vectors.
 
     Returns
     -------
@@ -189,6 +193,10 @@ def build_index(
     from embreduce.outputs import atomic_write, check_output_file
     from embreduce.progress import progress_bar
 
+    if ivf is not None:
+        from embreduce.validation import check_int
+
+        ivf = check_int(ivf, "ivf", low=1)
     if refine not in REFINE:
         raise ParameterError(f"refine must be one of {', '.join(REFINE)}, got {refine!r}")
     output = check_output_file(
@@ -219,10 +227,14 @@ def build_index(
                 tmp_refine, mode="w+", dtype=refine_dtype, shape=(source.n_rows, source.dim)
             )
         stack.callback(source.close)
-        start = 0
+        start, lists = 0, ivf
         with progress_bar("Index", source.n_rows, enabled=show_progress) as bar:
             for vectors, labels in source.chunks(batch_rows):
                 X = _checked(vectors, corpus, start)
+                if lists:  # the first batch trains the inverted lists' centroids
+                    from embreduce.search.ivf import with_inverted_lists
+
+                    index, lists = with_inverted_lists(index, ivf, X), None
                 ids, texts = _row_ids(labels, start, len(X))
                 all_ids += ids
                 if all_texts is not None and texts is not None:
@@ -249,6 +261,7 @@ def build_index(
                 "embedding_model": model_of,
                 "normalized_input": bool(source.info.get("normalized", False)),
                 "refine": refine,
+                "ivf": ivf,
                 "study": study,
                 "index_sha256": digest,
                 "faiss": faiss.__version__,

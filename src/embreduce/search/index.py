@@ -139,6 +139,7 @@ class SearchIndex:
         oversample: int = 1,
         exclude: Sequence[str | None] | None = None,
         model: str | None = None,
+        nprobe: int | None = None,
     ) -> tuple[list[list[str]], np.ndarray]:
         """The ``k`` best corpus ids of each query, and their scores, best first.
 
@@ -151,11 +152,17 @@ class SearchIndex:
             and re-scores them by the cosine with the float query.
         exclude : sequence, optional
             Per query, a corpus id never to return (its own, BEIR's rule), or None.
+        nprobe : int, optional
+            Inverted lists a query visits (an index built with ``ivf``); default the index's.
 
         Ties are broken by the lower corpus row, as the study breaks them.
         """
         rows, scores = self.search_rows(
-            self.query_vectors(queries, model=model), k, oversample=oversample, exclude=exclude
+            self.query_vectors(queries, model=model),
+            k,
+            oversample=oversample,
+            exclude=exclude,
+            nprobe=nprobe,
         )
         return [[self.ids[r] for r in row] for row in rows], scores
 
@@ -166,6 +173,7 @@ class SearchIndex:
         *,
         oversample: int = 1,
         exclude: Sequence[str | None] | None = None,
+        nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search` on query vectors, returning corpus rows."""
         from embreduce.validation import check_int
@@ -177,6 +185,7 @@ class SearchIndex:
                 "oversample > 1 re-scores with the index's float vectors: build it with "
                 "--refine float16 or float32"
             )
+        self.set_nprobe(nprobe)
         drop = self._exclude_rows(exclude, len(Q))
         available = len(self) - int(drop is not None and bool((drop >= 0).any()))
         if k > available:
@@ -193,6 +202,20 @@ class SearchIndex:
             order = np.argsort(-fine, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(kept, order, 1), np.take_along_axis(fine, order, 1)
         return rows[:, :k], scores[:, :k]
+
+    def set_nprobe(self, nprobe: int | None) -> None:
+        """Inverted lists a query visits from now on (an index built with ``ivf``); None
+        leaves it as it is."""
+        import faiss
+
+        from embreduce.validation import check_int
+
+        ivf = faiss.try_extract_index_ivf(self.index)
+        if nprobe is None:
+            return
+        if ivf is None:
+            raise ParameterError("nprobe applies to an index built with --ivf")
+        ivf.nprobe = check_int(nprobe, "nprobe", low=1)
 
     def _exclude_rows(self, exclude: Sequence[str | None] | None, n: int) -> np.ndarray | None:
         if exclude is None:
