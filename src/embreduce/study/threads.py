@@ -14,8 +14,11 @@ SMALL_ROWS = 4096
 @contextlib.contextmanager
 def thread_limits(n_rows: int, threads: int | None) -> Iterator[None]:
     """Hold BLAS to one thread for a study of ``n_rows`` up to :data:`SMALL_ROWS` (else to
-    ``threads``, default every core), and torch and FAISS (when loaded) to ``threads``, for
-    the block's length."""
+    ``threads``, default every core), and torch to ``threads``, for the block's length.
+
+    FAISS's OpenMP pool (when FAISS is loaded) is set to ``threads`` first; FAISS's own
+    OpenBLAS is built on that pool, so the BLAS limit then holds it, and FAISS's loops, to
+    one thread for a small study as well."""
     from threadpoolctl import threadpool_limits
 
     from embreduce.validation import check_int
@@ -27,11 +30,11 @@ def thread_limits(n_rows: int, threads: int | None) -> Iterator[None]:
     before = torch.get_num_threads() if torch is not None else None
     faiss_before = faiss.omp_get_max_threads() if faiss is not None else None
     try:
+        if faiss is not None:  # first: FAISS's OpenBLAS follows OpenMP, then the BLAS limit
+            faiss.omp_set_num_threads(threads)
         with threadpool_limits(limits=blas, user_api="blas"):
             if torch is not None:
                 torch.set_num_threads(threads)
-            if faiss is not None:
-                faiss.omp_set_num_threads(threads)
             yield
     finally:
         if torch is not None and before is not None:
