@@ -56,6 +56,18 @@ class EmbeddingOptions:
     dtype: str | None = _D["dtype"]
     normalize: bool = _D["normalize"]
 
+    def like(self, data: Any) -> EmbeddingOptions:
+        """These options for texts that go with ``data`` (an ``EmbeddingSet``): its model and
+        normalisation, unless these options name a model or normalise; never ``words``."""
+        import dataclasses
+
+        return dataclasses.replace(
+            self,
+            model=self.model or data.info.get("model"),
+            normalize=self.normalize or bool(data.info.get("normalized")),
+            words=None,
+        )
+
     @property
     def model_name(self) -> str:
         """The model these options embed with (the default when none is given)."""

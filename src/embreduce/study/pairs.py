@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -232,12 +231,9 @@ def embed_study_pairs(
     """
     from embreduce.embedding.options import EmbeddingOptions
 
-    options = options or EmbeddingOptions()
-    model = options.model or data.info.get("model")
-    normalize = options.normalize or bool(data.info.get("normalized"))
-    options = dataclasses.replace(options, model=model, normalize=normalize)
+    options = (options or EmbeddingOptions()).like(data)
     notes = []
-    if model is None:  # vectors made elsewhere (.npy, say) do not say which model made them
+    if options.model is None:  # vectors made elsewhere (.npy, say) record no model
         notes.append(
             f"the study's vectors do not record their model; the pairs are embedded with the "
             f"default {options.model_name}. If the vectors came from another model, pass it "
@@ -247,7 +243,7 @@ def embed_study_pairs(
         pairs,
         options.embedder(),
         batch_size=options.batch_size,
-        normalize=normalize,
+        normalize=options.normalize,
         show_progress=show_progress,
     )
     return vectors, options.model_name, notes

@@ -307,8 +307,6 @@ def load_study_queries(
     ``qrels_path`` is read with :func:`embreduce.io.retrieval.read_qrels`. Returns the
     queries and notes for the user.
     """
-    import dataclasses
-
     from embreduce.embedding.options import EmbeddingOptions
     from embreduce.io import holds_vectors, load_vectors
     from embreduce.io.retrieval import read_id_texts, read_qrels, row_ids
@@ -326,11 +324,8 @@ def load_study_queries(
             )
         return QueryVectors(vectors.vectors, ids, qrels), notes
     ids, texts = read_id_texts(queries_path, join_title=False)
-    options = options or EmbeddingOptions()
-    model = options.model or data.info.get("model")
-    normalize = options.normalize or bool(data.info.get("normalized"))
-    options = dataclasses.replace(options, model=model, normalize=normalize, words=None)
-    if model is None:
+    options = (options or EmbeddingOptions()).like(data)
+    if options.model is None:
         notes.append(
             f"the corpus vectors do not record their model; the queries are embedded with the "
             f"default {options.model_name} (pass --model if the corpus came from another)"
@@ -341,7 +336,7 @@ def load_study_queries(
         texts,
         options.embedder(),
         batch_size=options.batch_size,
-        normalize=normalize,
+        normalize=options.normalize,
         show_progress=show_progress,
     )
     return QueryVectors(embedded.vectors, ids, qrels), notes

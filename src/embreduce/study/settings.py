@@ -212,25 +212,22 @@ def _as_list(values: Any, name: str) -> list[Any]:
 def _check_rotations(rotations: Sequence[str]) -> tuple[str, ...]:
     from embreduce.codecs import ROTATIONS
 
-    if isinstance(rotations, str):
-        raise ParameterError(f"rotations must be a list, got {rotations!r}")
-    names = tuple(dict.fromkeys(str(r) for r in rotations))
-    unknown = [r for r in names if r not in ROTATIONS]
-    if unknown:
-        raise ParameterError(
-            f"rotations: unknown {', '.join(unknown)}; choose from {', '.join(ROTATIONS)}"
-        )
-    return names
+    return _check_names(rotations, "rotations", ROTATIONS)
 
 
 def _check_quantizers(quantizers: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(quantizers, str):
-        raise ParameterError(f"quantizers must be a list, got {quantizers!r}")
-    names = tuple(dict.fromkeys(str(q) for q in quantizers))
-    unknown = [q for q in names if q not in FAISS_QUANTIZERS]
+    return _check_names(quantizers, "quantizers", FAISS_QUANTIZERS)
+
+
+def _check_names(values: Sequence[str], name: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """Distinct names, each one of ``allowed`` (an empty list is fine), or one line."""
+    if isinstance(values, str):
+        raise ParameterError(f"{name} must be a list, got {values!r}")
+    names = tuple(dict.fromkeys(str(v) for v in values))
+    unknown = [v for v in names if v not in allowed]
     if unknown:
         raise ParameterError(
-            f"quantizers: unknown {', '.join(unknown)}; choose from {', '.join(FAISS_QUANTIZERS)}"
+            f"{name}: unknown {', '.join(unknown)}; choose from {', '.join(allowed)}"
         )
     return names
 
