@@ -1,0 +1,68 @@
+"""Search quality of an index built from a study's candidate, through the command line.
+
+Issue 24's quality check: ``embreduce index`` of ArguAna's corpus vectors with a model and
+codec that ``bench_retrieval.py``'s study saved (``--refine float16``), then ``embreduce
+search --queries --qrels`` at each ``--oversample``, against the float32 vectors' nDCG@10 on
+the same queries (the study's ``float32`` record covers its halves; here all judged queries).
+
+Run (after ``bench_retrieval.py ../shared/data/arguana``)::
+
+    .venv/bin/python benchmarks/bench_search_quality.py \\
+        --model out/bench_retrieval/arguana/models/pca-256 --codec faiss-rq16
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path("../shared/data/arguana")
+OUT = Path("out/bench_search_quality")
+
+
+def run(*args: str) -> str:
+    cmd = [sys.executable, "-m", "embreduce.cli", *args]
+    print("$", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def float_ndcg() -> float:
+    from embreduce.io.retrieval import read_qrels
+    from embreduce.metrics.retrieval import judgements, ndcg_at_k, search
+
+    corpus, queries = np.load(DATA / "corpus-minilm.npz"), np.load(DATA / "queries-test-minilm.npz")
+    judged = judgements(
+        read_qrels(DATA / "qrels/test.tsv"), list(queries["ids"]), list(corpus["ids"])
+    )
+    hits = search(
+        queries["vectors"][judged.query_rows], corpus["vectors"], 10, exclude=judged.exclude
+    )
+    return float(ndcg_at_k(hits[0], judged, 10).mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--codec", required=True)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    index = OUT / "corpus.faiss"
+    run("index", str(DATA / "corpus-minilm.npz"), "-m", args.model, "--codec", args.codec,
+        "--refine", "float16", "-o", str(index), "--overwrite", "-q")  # fmt: skip
+    reference = float_ndcg()
+    print(f"float32 nDCG@10 (exact search, same rules): {reference:.4f}")
+    for oversample in (1, 2, 4):
+        queries = ["--queries", str(DATA / "queries-test-minilm.npz")]
+        qrels = ["--qrels", str(DATA / "qrels/test.tsv")]
+        out = run("search", str(index), *queries, *qrels, "--oversample", str(oversample))
+        ndcg = float(re.search(r"nDCG@10 ([0-9.]+)", out).group(1))
+        print(f"oversample {oversample}: nDCG@10 {ndcg:.4f} = {ndcg / reference:.1%} of float32")
+
+
+if __name__ == "__main__":
+    main()
