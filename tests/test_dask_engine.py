@@ -140,3 +140,35 @@ def test_cli_engine_dask_names_the_codes_it_writes(tmp_path, client, dataset):
     printed = " ".join(result.output.split())
     assert "(4-bit codes, 2 B)" in printed
     assert "float32" not in printed
+
+
+@pytest.mark.parametrize("ivf", [None, 3])
+def test_index_with_dask_equals_the_local_build(tmp_path, client, dataset, ivf):
+    """`index --engine dask` of the partitions = the local build of them read in order."""
+    from embreduce.codecs import FaissCodec, save_model_codec
+    from embreduce.reducers import load_reducer
+    from embreduce.search import SearchIndex, build_index
+
+    root, model = dataset
+    parts = list_partitions(root / "in")
+    whole = [load_vectors(p) for p in parts]
+    X = np.vstack([d.vectors for d in whole])
+    if not (model / "codec-faiss-sq8").exists():
+        save_model_codec(model, FaissCodec("sq8").fit(load_reducer(model).transform(X)))
+    ids = pd.concat([d.metadata for d in whole], ignore_index=True)
+    texts = [t for d in whole for t in d.texts]
+    save_vectors(tmp_path / "all.parquet", X, texts=texts, metadata=ids)
+    local = build_index(tmp_path / "all.parquet", model, tmp_path / "local.faiss",
+                        codec="faiss-sq8", ivf=ivf, batch_rows=40)  # fmt: skip
+    dask = build_index(root / "in", model, tmp_path / "dask.faiss", codec="faiss-sq8", ivf=ivf,
+                       engine="dask", scheduler=client.scheduler.address)  # fmt: skip
+    assert dask.index.read_bytes() == local.index.read_bytes()
+    assert SearchIndex.load(dask.index).ids == SearchIndex.load(local.index).ids
+    assert SearchIndex.load(dask.index).texts == texts
+    out = CliRunner().invoke(
+        app, ["index", str(root / "in"), "-m", str(model), "--codec", "faiss-sq8", "-o",
+              str(tmp_path / "cli.faiss"), "--engine", "dask", "--scheduler",
+              client.scheduler.address, "-q"] + (["--ivf", str(ivf)] if ivf else []),
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "cli.faiss").read_bytes() == local.index.read_bytes()

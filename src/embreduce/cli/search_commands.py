@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from embreduce.cli.app import app, console, user_errors
-from embreduce.cli.options import KeepSelfOpt, OverwriteOpt, QuietOpt
+from embreduce.cli.options import (
+    EngineOpt,
+    KeepSelfOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SchedulerOpt,
+    WorkersOpt,
+)
 
 IndexOutOpt = Annotated[
     Path, typer.Option("--output", "-o", help="The index file to write (.faiss).")
@@ -50,7 +57,12 @@ RefineOpt = Annotated[
 @user_errors
 def index(
     corpus: Annotated[
-        Path, typer.Argument(metavar="CORPUS", help="Vectors (.npy/.npz/.parquet) or texts.")
+        Path,
+        typer.Argument(
+            metavar="CORPUS",
+            help="Vectors (.npy/.npz/.parquet) or texts; a folder of Parquet files with "
+            "--engine dask.",
+        ),
     ],
     output: IndexOutOpt,
     model: IndexModelOpt = None,
@@ -58,6 +70,9 @@ def index(
     codec: IndexCodecOpt = None,
     refine: RefineOpt = "none",
     ivf: IvfOpt = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -83,6 +98,9 @@ def index(
         study=picked,
         embedding_model=(picked or {}).get("model"),
         ivf=ivf,
+        engine=getattr(engine, "value", engine),
+        scheduler=scheduler,
+        workers=workers,
         overwrite=overwrite,
         show_progress=not quiet,
     )

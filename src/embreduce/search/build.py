@@ -155,6 +155,9 @@ def build_index(
     study: dict[str, Any] | None = None,
     embedding_model: str | None = None,
     ivf: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int = 2,
     overwrite: bool = False,
     show_progress: bool = False,
 ) -> IndexFiles:
@@ -182,6 +185,10 @@ def build_index(
     ivf : int, optional
         Inverted lists over the same codes (see :mod:`embreduce.search.ivf`): the coarse
         quantizer is trained on the first ``batch_rows`` corpus vectors.
+    engine : {"local", "dask"}
+        ``"dask"``: ``corpus`` is a folder of Parquet partitions, each encoded by a task on
+        a Dask cluster (``scheduler``'s, or a local one of ``workers`` processes), the
+        shards merged in partition order (see :mod:`embreduce.search.dask_index`).
 
     Returns
     -------
@@ -191,7 +198,6 @@ def build_index(
 
     from embreduce.io.retrieval import check_ids
     from embreduce.outputs import atomic_write, check_output_file
-    from embreduce.progress import progress_bar
 
     if ivf is not None:
         from embreduce.validation import check_int
@@ -206,60 +212,55 @@ def build_index(
     for path in (ids_path, json_path) + ((refine_path,) if refine != "none" else ()):
         check_output_file(path, suffixes=(path.suffix,), inputs=[corpus], overwrite=overwrite)
     index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
-    source = _open_corpus(corpus, embedding_model, show_progress)
-    if source.dim != facts["input_dim"]:
-        raise InputError(
-            f"{corpus}: {source.dim}-d vectors, but the model takes {facts['input_dim']}-d"
-        )
-    model_of = source.info.get("model")
-    all_ids: list[str] = []
-    all_texts: list[str] | None = []
-    refine_dtype = np.float16 if refine == "float16" else np.float32
+    if engine == "dask":
+        from embreduce.search.dask_index import encode_dataset
+
+        if refine != "none":
+            raise ParameterError("refine with engine='dask' is not supported yet: build locally")
+        encoded = encode_dataset(
+            corpus, index, facts["input_dim"], ivf=ivf, scheduler=scheduler,
+            n_workers=workers, show_progress=show_progress,
+        )  # fmt: skip
+    elif engine != "local":
+        raise ParameterError(f"engine must be local or dask, got {engine!r}")
+    else:
+        source = _open_corpus(corpus, embedding_model, show_progress)
+        if source.dim != facts["input_dim"]:
+            raise InputError(
+                f"{corpus}: {source.dim}-d vectors, but the model takes {facts['input_dim']}-d"
+            )
     with contextlib.ExitStack() as stack:  # every file lands, or none does
         tmp_index, tmp_ids, tmp_json = (
             stack.enter_context(atomic_write(p, overwrite=overwrite))
             for p in (output, ids_path, json_path)
         )
-        refine_file = None
-        if refine != "none":
-            tmp_refine = stack.enter_context(atomic_write(refine_path, overwrite=overwrite))
-            refine_file = np.lib.format.open_memmap(
-                tmp_refine, mode="w+", dtype=refine_dtype, shape=(source.n_rows, source.dim)
-            )
-        stack.callback(source.close)
-        start, lists = 0, ivf
-        with progress_bar("Index", source.n_rows, enabled=show_progress) as bar:
-            for vectors, labels in source.chunks(batch_rows):
-                X = _checked(vectors, corpus, start)
-                if lists:  # the first batch trains the inverted lists' centroids
-                    from embreduce.search.ivf import with_inverted_lists
-
-                    index, lists = with_inverted_lists(index, ivf, X), None
-                ids, texts = _row_ids(labels, start, len(X))
-                all_ids += ids
-                if all_texts is not None and texts is not None:
-                    all_texts += [str(t) for t in texts]
-                else:
-                    all_texts = None
-                index.add(X)  # FAISS numbers the rows in order: the ids file's rows
-                if refine_file is not None:
-                    refine_file[start : start + len(X)] = _unit(X)
-                start += len(X)
-                bar.advance(len(X))
-        check_ids(all_ids, f"{corpus} ids")
-        if refine_file is not None:
-            refine_file.flush()
-            del refine_file  # closed before its temporary file is renamed
-        faiss.write_index(index, str(tmp_index))
-        _write_ids(tmp_ids, all_ids, all_texts)
+        if engine == "local":
+            stack.callback(source.close)
+            refine_file = None
+            if refine != "none":
+                tmp_refine = stack.enter_context(atomic_write(refine_path, overwrite=overwrite))
+                refine_file = np.lib.format.open_memmap(
+                    tmp_refine,
+                    mode="w+",
+                    dtype=np.float16 if refine == "float16" else np.float32,
+                    shape=(source.n_rows, source.dim),
+                )
+            encoded = encode_source(
+                source, index, ivf=ivf, batch_rows=batch_rows, refine=refine_file,
+                show_progress=show_progress,
+            )  # fmt: skip
+            del refine_file  # flushed and closed before its temporary file is renamed
+        check_ids(encoded.ids, f"{corpus} ids")
+        faiss.write_index(encoded.index, str(tmp_index))
+        _write_ids(tmp_ids, encoded.ids, encoded.texts)
         digest = hashlib.sha256(Path(tmp_index).read_bytes()).hexdigest()
         facts.update(
             {
                 "format": "embreduce-faiss-index",
                 "version": 1,
-                "n": len(all_ids),
-                "embedding_model": model_of,
-                "normalized_input": bool(source.info.get("normalized", False)),
+                "n": len(encoded.ids),
+                "embedding_model": encoded.info.get("model"),
+                "normalized_input": bool(encoded.info.get("normalized", False)),
                 "refine": refine,
                 "ivf": ivf,
                 "study": study,
@@ -269,8 +270,62 @@ def build_index(
         )
         Path(tmp_json).write_text(json.dumps(facts, indent=2), encoding="utf-8")
     return IndexFiles(
-        output, ids_path, json_path, refine_path if refine != "none" else None, len(all_ids), facts
+        output,
+        ids_path,
+        json_path,
+        refine_path if refine != "none" else None,
+        len(encoded.ids),
+        facts,
     )
+
+
+@dataclass
+class Encoded:
+    """A filled index with the ids and texts of its rows, and the vectors' provenance."""
+
+    index: Any
+    ids: list[str]
+    texts: list[str] | None
+    info: dict[str, Any]
+
+
+def encode_source(
+    source: Any,
+    index: Any,
+    *,
+    ivf: int | None = None,
+    batch_rows: int = 65_536,
+    refine: np.ndarray | None = None,
+    first_row: int = 0,
+    show_progress: bool = False,
+) -> Encoded:
+    """Add a vector source to an empty index, ``batch_rows`` at a time; with ``ivf``, the
+    first batch trains the inverted lists' centroids; ``refine`` gets the unit vectors."""
+    from embreduce.progress import progress_bar
+
+    ids: list[str] = []
+    texts: list[str] | None = []
+    start, lists = 0, ivf
+    with progress_bar("Index", source.n_rows, enabled=show_progress) as bar:
+        for vectors, labels in source.chunks(batch_rows):
+            X = _checked(vectors, source.path, start)
+            if lists:
+                from embreduce.search.ivf import with_inverted_lists
+
+                index, lists = with_inverted_lists(index, ivf, X), None
+            chunk_ids, chunk_texts = _row_ids(labels, first_row + start, len(X))
+            ids += chunk_ids
+            texts = (
+                texts + [str(t) for t in chunk_texts] if texts is not None and chunk_texts else None
+            )
+            index.add(X)  # FAISS numbers the rows in order: the ids file's rows
+            if refine is not None:
+                refine[start : start + len(X)] = _unit(X)
+            start += len(X)
+            bar.advance(len(X))
+    if refine is not None:
+        refine.flush()
+    return Encoded(index, ids, texts, dict(source.info))
 
 
 def _open_corpus(corpus: PathLike, model: str | None, show_progress: bool) -> Any:
