@@ -95,8 +95,9 @@ def main() -> None:
     parser.add_argument("--bits", default="32,8,4,1")
     parser.add_argument("--faiss", default="pq,opq,rq")
     parser.add_argument("--budgets", default="8,16,32")
+    parser.add_argument("--name", default="", help="a suffix for the output folder")
     args = parser.parse_args()
-    out = Path("out/bench_retrieval") / args.folder.resolve().name
+    out = Path("out/bench_retrieval") / (args.folder.resolve().name + args.name)
     run = run_study(args.folder, args, out)
     with open(out / "results.csv", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["split"] == "eval" and r.get("ndcg_at_10")]
