@@ -230,3 +230,37 @@ def test_inverted_lists_keep_the_flat_codes_and_hits(corpus, tmp_path, codec):
     with pytest.raises(InputError, match="ivf 1000"):
         build_index(folder / "corpus.parquet", model, tmp_path / "x.faiss", codec=codec,
                     ivf=1000)  # fmt: skip
+
+
+def test_documents_that_tie_come_back_by_row(tmp_path):
+    """Thirty copies of one vector tie: the first k by row come back, as the study orders them."""
+    X = clustered_vectors(300, 16, seed=8)
+    twin = X[7].copy()
+    rows = np.sort(np.random.default_rng(0).choice(300, 30, replace=False))
+    X[rows] = twin
+    save_vectors(tmp_path / "c.npy", X)
+    model = tmp_path / "id"
+    save_reducer(make_reducer("truncate", 16).fit(X), model)
+    files = build_index(tmp_path / "c.npy", model, tmp_path / "c.faiss", codec="none")
+    hits, scores = SearchIndex.load(files.index).search(twin[None, :], 5)
+    tied = np.union1d(rows, [7])  # row 7 is the vector itself
+    assert hits[0] == [str(r) for r in tied[:5]]
+    assert len(set(scores[0].tolist())) == 1
+
+
+def test_ties_cut_by_faiss_are_searched_again_deeper():
+    """An index that cuts ties the other way (highest row first) still yields rows in order."""
+
+    class TiesBackwards:
+        ntotal = 40
+        scores = np.where(np.arange(40) % 3 == 0, 1.0, 0.5).astype(np.float32)  # 14 tie at 1
+
+        def search(self, Q, depth):
+            order = sorted(range(self.ntotal), key=lambda r: (-self.scores[r], -r))[:depth]
+            rows = np.array([order] * len(Q))
+            return self.scores[rows], rows
+
+    found = SearchIndex(TiesBackwards(), [str(i) for i in range(40)], None, {"input_dim": 2})
+    rows, scores = found.search_rows(np.ones((2, 2), np.float32), 5)
+    assert rows.tolist() == [[0, 3, 6, 9, 12]] * 2
+    assert (scores == 1.0).all()

@@ -279,6 +279,12 @@ def build_index(
     )
 
 
+ADD_ROWS = 8_192
+"""Rows handed to FAISS's ``add`` at once: a product quantizer's encoding holds a distance
+table of ``rows x M x 256`` floats (1 GiB for 65,536 rows of PQ16), so it gets them in
+smaller pieces than the corpus is read in."""
+
+
 @dataclass
 class Encoded:
     """A filled index with the ids and texts of its rows, and the vectors' provenance."""
@@ -318,7 +324,8 @@ def encode_source(
             texts = (
                 texts + [str(t) for t in chunk_texts] if texts is not None and chunk_texts else None
             )
-            index.add(X)  # FAISS numbers the rows in order: the ids file's rows
+            for s in range(0, len(X), ADD_ROWS):  # FAISS numbers the rows in order
+                index.add(X[s : s + ADD_ROWS])
             if refine is not None:
                 refine[start : start + len(X)] = _unit(X)
             start += len(X)

@@ -190,10 +190,8 @@ class SearchIndex:
         available = len(self) - int(drop is not None and bool((drop >= 0).any()))
         if k > available:
             raise InputError(f"k={k} is more than the {available:,} documents the index can return")
-        depth = min(k * oversample + (drop is not None), len(self))
-        depth = min(depth + _TIE_MARGIN, len(self))
-        scores, rows = self.index.search(Q, depth)
-        rows, scores = _order(rows, scores, drop)
+        wanted = min(k * oversample + (drop is not None), len(self))
+        rows, scores = self._search_with_ties(Q, wanted, drop)
         if oversample > 1:
             kept = rows[:, : k * oversample]  # read from disk: only these rows
             cand = np.asarray(self.refine[kept.ravel()], np.float32).reshape(*kept.shape, -1)
@@ -203,6 +201,27 @@ class SearchIndex:
             return np.take_along_axis(kept, order, 1), np.take_along_axis(fine, order, 1)
         return rows[:, :k], scores[:, :k]
 
+    def _search_with_ties(
+        self, Q: np.ndarray, wanted: int, drop: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's best ``wanted`` hits a query, in the study's order (score, then row).
+
+        One hit more is fetched: where it ties with the last one wanted, FAISS may have
+        cut a tie arbitrarily, and those queries are searched again deeper until the tie
+        is whole (documents with equal codes, duplicates say, tie)."""
+        depth = min(wanted + 1, len(self))
+        scores, rows = self.index.search(Q, depth)
+        while depth < len(self):
+            tied = np.flatnonzero(scores[:, -1] == scores[:, wanted - 1])
+            if not len(tied):
+                break
+            depth = min(2 * depth + 16, len(self))
+            more_scores, more_rows = self.index.search(Q[tied], depth)
+            scores = np.pad(scores, ((0, 0), (0, depth - scores.shape[1])), constant_values=-np.inf)
+            rows = np.pad(rows, ((0, 0), (0, depth - rows.shape[1])), constant_values=-1)
+            scores[tied], rows[tied] = more_scores, more_rows
+        return _order(rows, scores, drop)
+
     def set_nprobe(self, nprobe: int | None) -> None:
         """Inverted lists a query visits from now on (an index built with ``ivf``); None
         leaves it as it is."""
@@ -210,9 +229,9 @@ class SearchIndex:
 
         from embreduce.validation import check_int
 
-        ivf = faiss.try_extract_index_ivf(self.index)
         if nprobe is None:
             return
+        ivf = faiss.try_extract_index_ivf(self.index)
         if ivf is None:
             raise ParameterError("nprobe applies to an index built with --ivf")
         ivf.nprobe = check_int(nprobe, "nprobe", low=1)
@@ -224,10 +243,6 @@ class SearchIndex:
             raise InputError(f"{len(exclude)} ids to exclude for {n} queries")
         row = {d: i for i, d in enumerate(self.ids)}
         return np.array([row.get(e, -1) if e is not None else -1 for e in exclude], np.int64)
-
-
-_TIE_MARGIN = 10
-"""Hits fetched beyond ``k``, so that documents tied at the k-th score are ordered by row."""
 
 
 def _order(
