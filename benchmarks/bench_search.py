@@ -13,7 +13,11 @@ vector sample, then, in one process:
 - ``latency``: one query at a time (100 queries) and a batch of 1,000, for ``IndexFlatIP``
   and our index through plain FAISS (``faiss.read_index``) and through ``SearchIndex``, in
   three alternating rounds (medians);
-- ``rescore``: the same with ``--refine float16`` and ``oversample=4``.
+- ``rescore``: the same with ``--refine float16`` and ``oversample=4``;
+- ``ivf``: ``--ivf 1024`` over the same codes, batch QPS at ``nprobe`` 4, 16 and 64 against
+  ``IndexFlatIP``, and the share of the flat code index's own top 10 it keeps;
+- ``text_query``: one text query through ``SearchIndex.search`` against the same model's
+  ``encode`` plus plain FAISS's ``search`` (medians of 20).
 
 The peak resident memory of the whole process is printed by ``/usr/bin/time -v`` when the
 script runs under it; ``cli_build`` runs ``embreduce index`` in a process of its own and
@@ -70,6 +74,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--nlist", type=int, default=1024, help="inverted lists for --ivf")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = OUT / f"corpus-{args.n}.npy"
@@ -145,8 +150,61 @@ def main() -> None:
         result[f"recall10_{name}"] = round(
             float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, exact, strict=True)])), 4
         )
+    result["ivf"] = inverted_lists(data, model, Q, found, flat, args.nlist)
+    result["text_query"] = text_query(found)
     (OUT / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    return round(
+        float(np.mean([len(set(x) & set(y)) / len(y) for x, y in zip(a, b, strict=True)])), 4
+    )
+
+
+def inverted_lists(data: Path, model: Path, Q: np.ndarray, flat_codes, flat, nlist: int) -> dict:
+    """``--ivf nlist`` over the same PQ16 codes: batch QPS at several ``nprobe`` against
+    ``IndexFlatIP``, and the share of the flat code index's own top 10 kept."""
+    from embreduce.search import SearchIndex, build_index
+
+    path = OUT / f"ivf{nlist}.faiss"
+    for p in OUT.glob(f"ivf{nlist}*"):
+        p.unlink()
+    seconds = timed(lambda: build_index(data, model, path, codec="faiss-pq16", ivf=nlist))
+    found = SearchIndex.load(path)
+    reference = flat_codes.search_rows(Q, 10)[0]
+    flat_qps = len(Q) / timed(lambda: flat.search(Q, 10))
+    out: dict = {"nlist": nlist, "build_seconds": round(seconds, 2), "flat_qps": round(flat_qps, 1)}
+    for nprobe in (4, 16, 64):
+        found.set_nprobe(nprobe)
+        rows = found.search_rows(Q, 10)[0]
+        qps = len(Q) / timed(lambda: found.search_rows(Q, 10), repeat=3)
+        out[f"nprobe{nprobe}"] = {
+            "batch_qps": round(qps, 1),
+            "x_flat": round(qps / flat_qps, 2),
+            "top10_of_flat_codes": overlap(rows, reference),
+        }
+    return out
+
+
+def text_query(found) -> dict:
+    """One text query: embedding plus plain FAISS's search, against ``SearchIndex.search``."""
+    import faiss
+
+    from embreduce.embedding import Embedder
+
+    embedder = Embedder()
+    text = ["how do the rules of a debate decide who wins"]
+    plain = faiss.read_index(str(found.path))
+    embedder.encode(text)  # load the model's weights first
+    found.search(text, 10)
+    by_hand, ours = [], []
+    for _ in range(20):
+        by_hand.append(timed(lambda: plain.search(embedder.encode(text), 10)))
+        ours.append(timed(lambda: found.search(text, 10)))
+    hand_ms, ours_ms = 1000 * float(np.median(by_hand)), 1000 * float(np.median(ours))
+    return {"by_hand_ms": round(hand_ms, 2), "search_ms": round(ours_ms, 2),
+            "ratio": round(ours_ms / hand_ms, 2)}  # fmt: skip
 
 
 def anonymous_peak(cmd: list[str]) -> tuple[float, int]:
