@@ -4,6 +4,8 @@ Issue 24's quality check: ``embreduce index`` of ArguAna's corpus vectors with a
 codec that ``bench_retrieval.py``'s study saved (``--refine float16``), then ``embreduce
 search --queries --qrels`` at each ``--oversample``, against the float32 vectors' nDCG@10 on
 the same queries (the study's ``float32`` record covers its halves; here all judged queries).
+Then ``--ivf 64`` over the same codes: the share of the flat code index's top 10 that each
+``nprobe`` keeps, on real (clustered) vectors.
 
 Run (after ``bench_retrieval.py ../shared/data/arguana``)::
 
@@ -62,6 +64,33 @@ def main() -> None:
         out = run("search", str(index), *queries, *qrels, "--oversample", str(oversample))
         ndcg = float(re.search(r"nDCG@10 ([0-9.]+)", out).group(1))
         print(f"oversample {oversample}: nDCG@10 {ndcg:.4f} = {ndcg / reference:.1%} of float32")
+    inverted_lists(args.model, args.codec)
+
+
+def inverted_lists(model: str, codec: str, nlist: int = 64) -> None:
+    """``--ivf`` over the same codes on real, clustered vectors: the share of the flat code
+    index's top 10 each ``nprobe`` keeps, and nDCG@10."""
+    from embreduce.io.retrieval import read_qrels
+    from embreduce.search import SearchIndex, build_index, evaluate_index
+
+    flat = SearchIndex.load(OUT / "corpus.faiss")
+    path = OUT / f"ivf{nlist}.faiss"
+    for p in OUT.glob(f"ivf{nlist}*"):
+        p.unlink()
+    build_index(DATA / "corpus-minilm.npz", model, path, codec=codec, ivf=nlist)
+    found = SearchIndex.load(path)
+    queries = np.load(DATA / "queries-test-minilm.npz")
+    Q, ids = queries["vectors"], list(queries["ids"])
+    qrels = read_qrels(DATA / "qrels/test.tsv")
+    reference = flat.search_rows(Q, 10)[0]
+    print(f"--ivf {nlist} over the same codes ({len(flat):,} documents, {len(Q):,} queries)")
+    for nprobe in (1, 4, 8, 16, nlist):
+        found.set_nprobe(nprobe)
+        rows = found.search_rows(Q, 10)[0]
+        kept = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, reference, strict=True)])
+        ndcg = evaluate_index(found, ids, Q, qrels)["ndcg_at_10"]
+        print(f"nprobe {nprobe:3d} ({nprobe / nlist:.0%} of the lists): top 10 of the flat "
+              f"codes kept {kept:.3f}, nDCG@10 {ndcg:.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":
