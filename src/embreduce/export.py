@@ -287,6 +287,8 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
 
     size, bits = codec.bytes_per_vector(), getattr(codec, "bits", None)
     what = f"{bits} bits a dimension" if bits is not None else f"`{codec_id(codec)}`"
+    # FAISS's codecs encode unit vectors and FAISS scores their decoded inner product
+    score = "inner product" if getattr(codec, "unit_input", False) else "cosine"
     text = (
         f"\n## Codes: {what}, {size} bytes a vector\n\n"
         "`codec/` holds the codec embreduce calibrated on the study's training vectors "
@@ -295,7 +297,7 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
         "from embreduce.codecs import load_codec\n\n"
         f'codec = load_codec("{name}/codec")\n'
         f"codes = codec.encode(model.encode(texts))  # uint8, shape (len(texts), {size})\n"
-        "vectors = codec.decode(codes)  # compare codes by the cosine of these\n"
+        f"vectors = codec.decode(codes)  # compare codes by the {score} of these\n"
         "```\n"
     )
     if getattr(codec, "rotation", None) is not None:

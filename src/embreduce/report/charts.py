@@ -494,14 +494,14 @@ def _bytes_points(
     return go.Scatter(
         x=[r["bytes"] for r in rows],
         y=[r[metric] for r in rows],
-        customdata=[[int(r["dim"]), int(r["bits"])] for r in rows],
+        customdata=[[int(r["dim"]), float(r["bits"])] for r in rows],
         name=label,
         legendgroup=label,
         showlegend=legend,
         mode="markers",
         marker={"color": color, "size": 8, "opacity": 0.85},
         hovertemplate=(
-            f"{label}-%{{customdata[0]}} at %{{customdata[1]}} bits<br>%{{x:,}} bytes"
+            f"{label}-%{{customdata[0]}} at %{{customdata[1]:.3g}} bits<br>%{{x:,}} bytes"
             f"<br>{metric}: %{{y:.4g}}<extra></extra>"
         ),
     )

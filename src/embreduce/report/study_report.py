@@ -455,7 +455,7 @@ def bytes_chart(study: Study) -> Any:
     """Quality against bytes a vector of the held-out candidates (see :func:`bytes_figure`)."""
     split = study.splits[0]
     rows = [
-        {**r, "bits": row_bits(r), "bytes": row_bytes(r)}
+        {**r, "bits": float(r.get("bits") or row_bits(r)), "bytes": row_bytes(r)}
         for r in study.rows
         if r["split"] == split and r["method"] != "limit"
     ]
