@@ -262,7 +262,8 @@ def test_the_report_charts_search_quality_against_bytes(retrieval_study):
     assert "re-scored x4 with float32" in titles
     pq = next(t for t in chart.data if t.name and "pq4" in t.name)  # FAISS rows are drawn
     assert len(pq.x) >= 1
-    assert write_report(out).is_file()
+    page = write_report(out, overwrite=True).read_text("utf-8")
+    assert "nDCG@10" in page and "kept, selection half" in page  # the table's columns
 
 
 def test_the_recommendation_names_a_smaller_code_with_re_scoring(retrieval_study):

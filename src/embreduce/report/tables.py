@@ -43,8 +43,26 @@ def table_columns(k: int = 10) -> tuple[tuple[str, str, str], ...]:
     )
 
 
+RETRIEVAL_COLUMNS = (
+    ("ndcg_at_10", "nDCG@10", ".4f"),
+    ("recall_at_100", "recall@100", ".3f"),
+    ("query_recall_at_10", "query recall@10", ".3f"),
+    ("retrieval_retained", "search kept", ".2%"),
+    ("retrieval_retained_symmetric", "kept, symmetric", ".2%"),
+    ("retrieval_retained_x2", "kept, re-scored x2", ".2%"),
+    ("retrieval_retained_x4", "kept, re-scored x4", ".2%"),
+    ("select_retrieval_retained", "kept, selection half", ".2%"),
+    ("compare", "compare", ""),
+)
+"""A retrieval study's columns (those its rows hold): the confirmation half's figures, and
+the selection half's share that chose the recommendation."""
+
+
 def _results_table(study: Study) -> str:
     columns = table_columns(study.k)
+    present = {key for row in study.rows for key in row}
+    extra = tuple(c for c in RETRIEVAL_COLUMNS if c[0] in present)
+    columns = columns[:-2] + extra + columns[-2:]  # before the timings
     heads = "".join(
         f'<th scope="col"><button type="button">{escape_label(h)}</button></th>'
         for _, h, _ in columns
