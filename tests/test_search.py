@@ -264,3 +264,20 @@ def test_ties_cut_by_faiss_are_searched_again_deeper():
     rows, scores = found.search_rows(np.ones((2, 2), np.float32), 5)
     assert rows.tolist() == [[0, 3, 6, 9, 12]] * 2
     assert (scores == 1.0).all()
+
+
+def test_export_carries_a_faiss_codec(tmp_path):
+    """`export --codec faiss-pq8`: the codec travels, and its README says how FAISS scores it."""
+    from embreduce.codecs import load_codec, load_model_codec
+    from embreduce.export import export_model
+
+    X = clustered_vectors(400, 384, seed=9)  # the packaged model's width
+    model = tmp_path / "pca-32"
+    save_reducer(make_reducer("pca", 32, random_state=0).fit(X), model)
+    reduced = load_reducer(model).transform(X)
+    save_model_codec(model, FaissCodec("pq", 8).fit(reduced))
+    out = export_model(model, tmp_path / "st", codec="faiss-pq8")
+    codec = load_codec(out / "codec")
+    saved = load_model_codec(model, codec="faiss-pq8")
+    np.testing.assert_array_equal(codec.encode(reduced), saved.encode(reduced))
+    assert "compare codes by the inner product" in (out / "README.md").read_text("utf-8")
