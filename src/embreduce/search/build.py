@@ -197,20 +197,11 @@ def build_index(
     import faiss
 
     from embreduce.io.retrieval import check_ids
-    from embreduce.outputs import atomic_write, check_output_file
+    from embreduce.outputs import atomic_write
 
-    if ivf is not None:
-        from embreduce.validation import check_int
-
-        ivf = check_int(ivf, "ivf", low=1)
-    if refine not in REFINE:
-        raise ParameterError(f"refine must be one of {', '.join(REFINE)}, got {refine!r}")
-    output = check_output_file(
-        output, suffixes=INDEX_SUFFIXES, inputs=[corpus], overwrite=overwrite
+    ivf, (output, ids_path, json_path, refine_path) = _check_settings(
+        corpus, output, ivf, refine, overwrite
     )
-    ids_path, json_path, refine_path = sidecar_paths(output)
-    for path in (ids_path, json_path) + ((refine_path,) if refine != "none" else ()):
-        check_output_file(path, suffixes=(path.suffix,), inputs=[corpus], overwrite=overwrite)
     index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
     if engine == "dask":
         from embreduce.search.dask_index import encode_dataset
@@ -253,7 +244,6 @@ def build_index(
         check_ids(encoded.ids, f"{corpus} ids")
         faiss.write_index(encoded.index, str(tmp_index))
         _write_ids(tmp_ids, encoded.ids, encoded.texts)
-        digest = hashlib.sha256(Path(tmp_index).read_bytes()).hexdigest()
         facts.update(
             {
                 "format": "embreduce-faiss-index",
@@ -264,7 +254,7 @@ def build_index(
                 "refine": refine,
                 "ivf": ivf,
                 "study": study,
-                "index_sha256": digest,
+                "index_sha256": hashlib.sha256(Path(tmp_index).read_bytes()).hexdigest(),
                 "faiss": faiss.__version__,
             }
         )
@@ -333,6 +323,27 @@ def encode_source(
     if refine is not None:
         refine.flush()
     return Encoded(index, ids, texts, dict(source.info))
+
+
+def _check_settings(
+    corpus: PathLike, output: PathLike, ivf: int | None, refine: str, overwrite: bool
+) -> tuple[int | None, tuple[Path, Path, Path, Path]]:
+    """Check ``ivf``, ``refine`` and every output file before any work: ``(ivf, (index,
+    ids, json, refine paths))``."""
+    from embreduce.outputs import check_output_file
+    from embreduce.validation import check_int
+
+    if ivf is not None:
+        ivf = check_int(ivf, "ivf", low=1)
+    if refine not in REFINE:
+        raise ParameterError(f"refine must be one of {', '.join(REFINE)}, got {refine!r}")
+    output = check_output_file(
+        output, suffixes=INDEX_SUFFIXES, inputs=[corpus], overwrite=overwrite
+    )
+    ids_path, json_path, refine_path = sidecar_paths(output)
+    for path in (ids_path, json_path) + ((refine_path,) if refine != "none" else ()):
+        check_output_file(path, suffixes=(path.suffix,), inputs=[corpus], overwrite=overwrite)
+    return ivf, (output, ids_path, json_path, refine_path)
 
 
 def _open_corpus(corpus: PathLike, model: str | None, show_progress: bool) -> Any:
