@@ -180,3 +180,17 @@ def check_float(
             f"{name} must be {' and '.join(p for p in (lo, hi) if p)}, got {value:g}"
         )
     return value
+
+
+def unit_float32(X: ArrayLike) -> NDArray[np.float32]:
+    """The rows of ``X`` scaled to unit length, as contiguous float32, without checks (an
+    all-zero row stays zero): for vectors already checked, or about to be searched.
+
+    Examples
+    --------
+    >>> unit_float32([[3, 4], [0, 0]]).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.ascontiguousarray(X / np.where(norms > 0, norms, 1), dtype=np.float32)

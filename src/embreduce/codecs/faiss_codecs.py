@@ -36,6 +36,7 @@ from embreduce.codecs import scalar as _scalar  # noqa: F401  (registered first:
 from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import check_int, check_vectors
+from embreduce.validation import unit_float32 as _unit_rows
 
 QUANTIZERS = FAISS_QUANTIZERS
 """The FAISS quantizers :class:`FaissCodec` offers."""
@@ -239,11 +240,6 @@ class FaissCodec(Codec):
         state = dict(self.__dict__)
         state.pop("_index", None)  # the FAISS object is rebuilt from index_
         return state
-
-
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.ascontiguousarray(X / norms, dtype=np.float32)
 
 
 def _quiet_clustering(index: Any, beam: int, seed: int) -> None:

@@ -187,3 +187,14 @@ def row_ids(data: Any, source: str, *, required: bool = True) -> list[str] | Non
             "need: give a corpus.jsonl with _id, or vectors saved with their ids"
         )
     return check_ids(frame[id_column(frame, source)].tolist(), source)
+
+
+def read_queries(path: str | os.PathLike[str]) -> tuple[list[str], Any]:
+    """``(ids, queries)`` of a queries file: an :class:`~embreduce.io.EmbeddingSet` when it
+    holds vectors with an id column, else the texts (``_id``/``text``) to embed."""
+    from embreduce.io import holds_vectors, load_vectors
+
+    if holds_vectors(path):
+        data = load_vectors(path)
+        return row_ids(data, f"queries {path}"), data
+    return read_id_texts(path, join_title=False)

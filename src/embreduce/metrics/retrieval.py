@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -172,16 +173,31 @@ def _sorted(
     S: NDArray[np.float32], idx: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """Each row's hits ``idx`` ordered by score, best first, ties by the lower row."""
-    vals = np.take_along_axis(S, idx, axis=1)
-    order = np.lexsort((idx, -vals), axis=1)
-    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    return order_hits(idx, np.take_along_axis(S, idx, axis=1))
+
+
+def order_hits(
+    rows: NDArray[np.int64], scores: NDArray[np.float32]
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Each query's hits ordered by score, best first, ties by the lower corpus row: the
+    one order of every search in embreduce (the study's and ``SearchIndex``'s)."""
+    order = np.lexsort((rows, -scores), axis=1)
+    return np.take_along_axis(rows, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
 
 def rescore(
-    candidates: ArrayLike, queries: ArrayLike, corpus: ArrayLike, k: int
-) -> NDArray[np.int64]:
+    candidates: ArrayLike,
+    queries: ArrayLike,
+    corpus: ArrayLike,
+    k: int,
+    *,
+    return_scores: bool = False,
+) -> Any:
     """Re-rank each query's ``candidates`` (corpus rows, best first) by the inner product
     of fuller vectors and keep the best ``k``; ties keep the first pass's order.
+
+    Only the candidates' rows of ``corpus`` are read (a memory-mapped float16 file stays on
+    disk but for them). With ``return_scores``, ``(rows, scores)``.
 
     Examples
     --------
@@ -194,15 +210,17 @@ def rescore(
     if not 1 <= k <= cand.shape[1]:
         raise InputError(f"k={k} must be between 1 and the {cand.shape[1]} candidates")
     Q = np.asarray(queries, dtype=np.float32)
-    C = np.asarray(corpus, dtype=np.float32)
     out = np.empty((len(cand), k), dtype=np.int64)
-    step = max(1, RESCORE_VALUES // max(1, cand.shape[1] * C.shape[1]))
+    out_scores = np.empty((len(cand), k), dtype=np.float32)
+    step = max(1, RESCORE_VALUES // max(1, cand.shape[1] * Q.shape[1]))
     for s in range(0, len(cand), step):  # a block of queries' candidate vectors at a time
         block = cand[s : s + step]
-        scores = np.einsum("qd,qcd->qc", Q[s : s + step], C[block])
+        vectors = np.asarray(corpus[block.ravel()], np.float32).reshape(*block.shape, -1)
+        scores = np.einsum("qd,qcd->qc", Q[s : s + step], vectors)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         out[s : s + step] = np.take_along_axis(block, order, axis=1)
-    return out
+        out_scores[s : s + step] = np.take_along_axis(scores, order, axis=1)
+    return (out, out_scores) if return_scores else out
 
 
 def ndcg_at_k(ranked: ArrayLike, judged: Judgements, k: int = 10) -> NDArray[np.float64]:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from embreduce.exceptions import InputError, ParameterError
+from embreduce.validation import unit_float32
 
 PathLike = str | os.PathLike[str]
 REFINE = ("none", "float16", "float32")
@@ -317,7 +318,7 @@ def encode_source(
             for s in range(0, len(X), ADD_ROWS):  # FAISS numbers the rows in order
                 index.add(X[s : s + ADD_ROWS])
             if refine is not None:
-                refine[start : start + len(X)] = _unit(X)
+                refine[start : start + len(X)] = unit_float32(X)
             start += len(X)
             bar.advance(len(X))
     if refine is not None:
@@ -366,10 +367,6 @@ def _checked(vectors: Any, corpus: PathLike, start: int) -> np.ndarray:
         return check_vectors(vectors, name=str(corpus), allow_zero=False)
     except InputError as exc:
         raise InputError(f"{exc} (in the rows from {start:,})") from None
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
 def _write_ids(path: PathLike, ids: Sequence[str], texts: Sequence[str] | None) -> None:

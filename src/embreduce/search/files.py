@@ -40,15 +40,12 @@ def recommended_model(
 def read_queries(path: PathLike, found: SearchIndex) -> tuple[list[str], Any]:
     """``(ids, vectors)`` of a queries file: vectors with ids, or texts embedded with the
     index's model."""
-    from embreduce.io import holds_vectors, load_vectors
-    from embreduce.io.retrieval import read_id_texts, row_ids
+    from embreduce.io.retrieval import read_queries as read_file
 
-    if holds_vectors(path):
-        data = load_vectors(path)
-        ids = row_ids(data, f"queries {path}")
-        return ids, found.query_vectors(data.vectors, model=data.info.get("model"))
-    ids, texts = read_id_texts(path, join_title=False)
-    return ids, found.query_vectors(texts)
+    ids, queries = read_file(path)
+    if isinstance(queries, list):
+        return ids, found.query_vectors(queries)
+    return ids, found.query_vectors(queries.vectors, model=queries.info.get("model"))
 
 
 def run_queries(

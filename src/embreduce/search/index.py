@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from embreduce.exceptions import InputError, ParameterError
+from embreduce.metrics.retrieval import order_hits, rescore
 from embreduce.search.build import sidecar_paths
+from embreduce.validation import unit_float32
 
 PathLike = str | os.PathLike[str]
 
@@ -194,11 +196,7 @@ class SearchIndex:
         rows, scores = self._search_with_ties(Q, wanted, drop)
         if oversample > 1:
             kept = rows[:, : k * oversample]  # read from disk: only these rows
-            cand = np.asarray(self.refine[kept.ravel()], np.float32).reshape(*kept.shape, -1)
-            unit = Q / np.linalg.norm(Q, axis=1, keepdims=True)
-            fine = np.einsum("qd,qcd->qc", unit, cand)
-            order = np.argsort(-fine, axis=1, kind="stable")[:, :k]
-            return np.take_along_axis(kept, order, 1), np.take_along_axis(fine, order, 1)
+            return rescore(kept, unit_float32(Q), self.refine, k, return_scores=True)
         return rows[:, :k], scores[:, :k]
 
     def _search_with_ties(
@@ -253,5 +251,4 @@ def _order(
     if drop is not None:
         scores[rows == drop[:, None]] = -np.inf
     scores[rows < 0] = -np.inf
-    order = np.lexsort((rows, -scores), axis=1)
-    return np.take_along_axis(rows, order, 1), np.take_along_axis(scores, order, 1)
+    return order_hits(rows, scores)

@@ -36,6 +36,7 @@ from embreduce.metrics.retrieval import (
     search,
 )
 from embreduce.validation import check_int, check_vectors
+from embreduce.validation import unit_float32 as _unit
 
 HALVES = ("select", "confirm")
 
@@ -196,12 +197,6 @@ def _exact_judgements(Q: np.ndarray, C: np.ndarray, ids: Sequence[str]) -> Judge
     return judgements(qrels, list(ids), [str(i) for i in range(len(C))], drop_self=False)
 
 
-def _unit(X: np.ndarray) -> NDArray[np.float32]:
-    X = np.asarray(X, dtype=np.float32)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.ascontiguousarray(X / np.where(norms > 0, norms, 1), dtype=np.float32)
-
-
 def _measures(task: RetrievalTask, hits: np.ndarray) -> dict[str, NDArray[np.float64]]:
     """Each metric of every judged query, from its ranked hits."""
     out = {}
@@ -244,13 +239,14 @@ def measure_retrieval(
     limit = len(C) - int(bool(np.any(judged.exclude >= 0)))
     first = search(_unit(reduced_queries), C, min(wanted, limit), exclude=judged.exclude)[0]
     passes = {"": _measures(task, first)}
+    queries = _unit(task.queries)  # the float32 queries that re-score
     for o in task.oversample:
         if o == 1:
             continue
         ranked = {}
         for name, measure, cutoff in task.metrics:
             kept = first[:, : min(cutoff * o, first.shape[1])]
-            top = rescore(kept, _unit(task.queries), task.corpus, cutoff)
+            top = rescore(kept, queries, task.corpus, cutoff)
             fn = ndcg_at_k if measure == "ndcg" else recall_at_k
             ranked[name] = fn(top, judged, cutoff)
         passes[f"_x{o}"] = ranked
@@ -308,22 +304,19 @@ def load_study_queries(
     queries and notes for the user.
     """
     from embreduce.embedding.options import EmbeddingOptions
-    from embreduce.io import holds_vectors, load_vectors
-    from embreduce.io.retrieval import read_id_texts, read_qrels, row_ids
+    from embreduce.io.retrieval import read_qrels, read_queries
 
     qrels = read_qrels(qrels_path) if qrels_path is not None else None
     notes: list[str] = []
-    if holds_vectors(queries_path):
-        vectors = load_vectors(queries_path)
-        ids = row_ids(vectors, f"queries {queries_path}")
-        model, theirs = data.info.get("model"), vectors.info.get("model")
+    ids, texts = read_queries(queries_path)
+    if not isinstance(texts, list):  # vectors
+        model, theirs = data.info.get("model"), texts.info.get("model")
         if model and theirs and model != theirs:
             raise InputError(
                 f"the queries were embedded with {theirs} and the corpus with {model}: "
                 "embed both with one model"
             )
-        return QueryVectors(vectors.vectors, ids, qrels), notes
-    ids, texts = read_id_texts(queries_path, join_title=False)
+        return QueryVectors(texts.vectors, ids, qrels), notes
     options = (options or EmbeddingOptions()).like(data)
     if options.model is None:
         notes.append(
