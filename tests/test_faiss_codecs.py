@@ -62,17 +62,35 @@ def test_bytes_a_vector_are_faiss_code_sizes(fitted):
     assert sizes == {"pq": 4, "opq": 4, "rq": 2, "lsq": 2, "sq8": 16, "sq4": 8, "rabitq": 10}
 
 
-@pytest.mark.parametrize("quantizer", ["pq", "rq", "sq8"])
+@pytest.mark.parametrize("quantizer", ["pq", "opq", "rq", "lsq", "sq8", "sq4"])
 def test_a_float_query_against_decoded_codes_scores_what_faiss_search_does(fitted, quantizer):
     X, codecs = fitted
     codec = codecs[quantizer]
-    queries = vectors(20, seed=1)
-    ours = unit(queries) @ codec.decode(codec.encode(X)).T  # asymmetric: float query
+    assert codec.similarity == "l2"
+    queries = unit(vectors(20, seed=1))
+    decoded = codec.decode(codec.encode(X))
+    ours = 1 - ((queries[:, None] - decoded[None]) ** 2).sum(-1) / 2  # asymmetric: float query
     index = faiss.deserialize_index(codec.index_)
     index.add(unit(X))
-    distances, labels = index.search(unit(queries), 10)
-    np.testing.assert_allclose(np.take_along_axis(ours, labels, 1), distances, atol=1e-4)
-    np.testing.assert_allclose(-np.sort(-ours, axis=1)[:, :10], distances, atol=1e-4)
+    distances, labels = index.search(queries, 10)  # squared L2: the code's norm counts
+    np.testing.assert_allclose(np.take_along_axis(ours, labels, 1), 1 - distances / 2, atol=1e-4)
+    np.testing.assert_allclose(-np.sort(-ours, axis=1)[:, :10], 1 - distances / 2, atol=1e-4)
+
+
+def test_a_codec_fitted_for_the_inner_product_is_refused(tmp_path, fitted):
+    """An earlier embreduce fitted FAISS codecs for the inner product: searched by L2 now,
+    such a folder would be judged one way and searched another, so it is refused."""
+    X, codecs = fitted
+    save_codec(tmp_path / "c", codecs["rq"])
+    old = faiss.index_factory(16, "RQ2x8", faiss.METRIC_INNER_PRODUCT)
+    faiss.downcast_index(old).rq.cp.min_points_per_centroid = 1
+    old.train(unit(X))
+    from safetensors.numpy import save_file
+
+    index_ = np.frombuffer(faiss.serialize_index(old), dtype=np.uint8)
+    save_file({"index_": index_}, str(tmp_path / "c" / "codec.safetensors"))
+    with pytest.raises(InputError, match="another similarity"):
+        load_codec(tmp_path / "c")
 
 
 def test_codes_keep_the_cosines_of_unit_vectors(fitted):

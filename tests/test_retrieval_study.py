@@ -75,7 +75,7 @@ def test_every_candidate_is_judged_by_search_on_held_out_queries(retrieval_study
             assert 0 <= r[f"ndcg_at_10_x{o}"] <= 1
         assert r["n_queries"] == 30  # the confirmation half
     pq = next(r for r in rows if r["method"] == "pca+pq4")
-    assert pq["bytes"] == 4 and pq["compare"].startswith("asymmetric inner product")
+    assert pq["bytes"] == 4 and pq["compare"] == "asymmetric l2; symmetric l2"
     one_bit = next(r for r in rows if r["method"] == "pca" and r["bits"] == 1)
     assert one_bit["compare"].endswith("symmetric hamming")
     header = (out / "results.csv").read_text("utf-8").splitlines()[0].split(",")
@@ -110,18 +110,19 @@ def test_asymmetric_scores_are_faiss_own_search():
     import faiss
 
     from embreduce.codecs import FaissCodec
-    from embreduce.metrics.retrieval import search
+    from embreduce.metrics.retrieval import l2_bias, search
 
     X = clustered_vectors(600, 32, seed=1)
     codec = FaissCodec("pq", 8).fit(X)
-    index = faiss.IndexPQ(32, 8, 8, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexPQ(32, 8, 8, faiss.METRIC_L2)
     index.pq = faiss.downcast_index(codec._faiss_index()).pq
     index.is_trained = True
-    index.add(X)
-    Q = clustered_vectors(20, 32, seed=2)
+    index.add(X / np.linalg.norm(X, axis=1, keepdims=True))
+    Q = clustered_vectors(20, 32, seed=2)  # unit rows
     D, ids = index.search(Q, 10)
-    ours_ids, ours = search(Q, codec.decode(codec.encode(X)), 10)
-    np.testing.assert_allclose(ours, D, rtol=1e-4, atol=1e-5)
+    decoded = codec.decode(codec.encode(X))
+    ours_ids, ours = search(Q, decoded, 10, bias=l2_bias(decoded))
+    np.testing.assert_allclose(ours, 1 - D / 2, rtol=1e-4, atol=1e-5)
     assert (ours_ids == ids).mean() > 0.95  # the same hits, ties aside
 
 

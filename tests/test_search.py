@@ -39,7 +39,8 @@ print(json.dumps({"ids": I.tolist(), "scores": D.tolist()}))
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """A model folder (PCA-16 with a FAISS PQ8 codec and a 4-bit codec), and vectors with ids."""
+    """A model folder (PCA-16 with FAISS PQ8 and RQ4 codecs and a 4-bit codec), and vectors
+    with ids."""
     folder = tmp_path_factory.mktemp("search")
     X = clustered_vectors(800, 32, seed=3)
     ids = [f"doc-{i}" for i in range(len(X))]
@@ -50,6 +51,7 @@ def corpus(tmp_path_factory):
     model = folder / "pca-16"
     save_reducer(reducer, model)
     save_model_codec(model, FaissCodec("pq", 8).fit(reducer.transform(X)))
+    save_model_codec(model, FaissCodec("rq", 4).fit(reducer.transform(X)))
     save_model_codec(model, QuantizationCodec(bits=4).fit(reducer.transform(X)))
     return folder, X, ids, model
 
@@ -58,9 +60,10 @@ def _unit(X):
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
-def test_plain_faiss_searches_the_index_as_embreduce_and_numpy_do(corpus, tmp_path):
+@pytest.mark.parametrize("codec_id", ["faiss-pq8", "faiss-rq4"])
+def test_plain_faiss_searches_the_index_as_embreduce_and_numpy_do(corpus, tmp_path, codec_id):
     folder, X, ids, model = corpus
-    files = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss", codec="faiss-pq8")
+    files = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss", codec=codec_id)
     Q = clustered_vectors(25, 32, seed=4)
     np.save(tmp_path / "q.npy", Q)
     proc = subprocess.run(
@@ -71,20 +74,21 @@ def test_plain_faiss_searches_the_index_as_embreduce_and_numpy_do(corpus, tmp_pa
     found = SearchIndex.load(files.index)
     hits, scores = found.search(Q, 10)
     assert hits == [[ids[i] for i in row] for row in plain["ids"]]
-    np.testing.assert_allclose(scores, plain["scores"], rtol=1e-5, atol=1e-6)
+    # FAISS gives squared L2 distances of unit vectors; embreduce the score 1 - d / 2
+    np.testing.assert_allclose(scores, 1 - np.array(plain["scores"]) / 2, rtol=1e-5, atol=1e-6)
     # NumPy brute force over the decoded codes: the study's asymmetric score
     reducer = load_reducer(model)
-    codec = FaissCodec("pq", 8)
     from embreduce.codecs import load_model_codec
 
-    codec = load_model_codec(model, codec="faiss-pq8")
+    codec = load_model_codec(model, codec=codec_id)
     decoded = codec.quantize(reducer.transform(X))
-    brute = _unit(reducer.transform(Q)) @ decoded.T
+    brute = 1 - ((_unit(reducer.transform(Q))[:, None] - decoded[None]) ** 2).sum(-1) / 2
     top = np.argsort(-brute, axis=1, kind="stable")[:, :10]
     np.testing.assert_allclose(np.take_along_axis(brute, top, 1), scores, rtol=1e-4, atol=1e-5)
     assert (np.array([[ids.index(h) for h in row] for row in hits]) == top).mean() > 0.97
     facts = json.loads(files.sidecar.read_text("utf-8"))
-    assert facts["codec"] == "faiss-pq8" and facts["bytes_per_vector"] == 8
+    assert facts["codec"] == codec_id and facts["bytes_per_vector"] == codec.bytes_per_vector()
+    assert facts["metric"] == "l2"
     assert facts["embedding_model"] == "m"
 
 
@@ -212,7 +216,7 @@ def test_texts_from_study_to_query(tmp_path):
     assert "d7" in out.output  # the document the query names comes back
 
 
-@pytest.mark.parametrize("codec", ["faiss-pq8", "none"])
+@pytest.mark.parametrize("codec", ["faiss-pq8", "faiss-rq4", "none"])
 def test_inverted_lists_keep_the_flat_codes_and_hits(corpus, tmp_path, codec):
     folder, X, _, model = corpus
     flat = build_index(folder / "corpus.parquet", model, tmp_path / "f.faiss", codec=codec)
@@ -252,7 +256,7 @@ def test_ties_cut_by_faiss_are_searched_again_deeper():
     """An index that cuts ties the other way (highest row first) still yields rows in order."""
 
     class TiesBackwards:
-        ntotal = 40
+        ntotal, metric_type = 40, 0  # faiss.METRIC_INNER_PRODUCT
         scores = np.where(np.arange(40) % 3 == 0, 1.0, 0.5).astype(np.float32)  # 14 tie at 1
 
         def search(self, Q, depth):
@@ -280,4 +284,4 @@ def test_export_carries_a_faiss_codec(tmp_path):
     codec = load_codec(out / "codec")
     saved = load_model_codec(model, codec="faiss-pq8")
     np.testing.assert_array_equal(codec.encode(reduced), saved.encode(reduced))
-    assert "compare codes by the inner product" in (out / "README.md").read_text("utf-8")
+    assert "compare codes by 1 - |q - v|^2 / 2" in (out / "README.md").read_text("utf-8")

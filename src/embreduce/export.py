@@ -287,8 +287,11 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
 
     size, bits = codec.bytes_per_vector(), getattr(codec, "bits", None)
     what = f"{bits} bits a dimension" if bits is not None else f"`{codec_id(codec)}`"
-    # FAISS's codecs encode unit vectors and FAISS scores their decoded inner product
-    score = "inner product" if getattr(codec, "unit_input", False) else "cosine"
+    score = {
+        "cosine": "the cosine of these",
+        "l2": "1 - |q - v|^2 / 2 for a unit query q (FAISS's L2 search)",
+        "inner product": "the inner product with these",
+    }[codec.similarity]
     text = (
         f"\n## Codes: {what}, {size} bytes a vector\n\n"
         "`codec/` holds the codec embreduce calibrated on the study's training vectors "
@@ -297,7 +300,7 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
         "from embreduce.codecs import load_codec\n\n"
         f'codec = load_codec("{name}/codec")\n'
         f"codes = codec.encode(model.encode(texts))  # uint8, shape (len(texts), {size})\n"
-        f"vectors = codec.decode(codes)  # compare codes by the {score} of these\n"
+        f"vectors = codec.decode(codes)  # compare codes by {score}\n"
         "```\n"
     )
     if getattr(codec, "rotation", None) is not None:

@@ -75,10 +75,12 @@ class Codec(BaseEstimator):
         return "cosine"
 
     @property
-    def unit_input(self) -> bool:
-        """True when the codec scales every vector to unit length before encoding it (so
-        the inner product with its decoded vectors is the score, as FAISS computes it)."""
-        return False
+    def similarity(self) -> str:
+        """How a search scores a float query ``q`` (unit length) against a code decoding to
+        ``x``: ``"cosine"`` of ``q`` and ``x`` (the default), ``"l2"``, ``1 - |q - x|^2 / 2``
+        (FAISS's L2 search of unit vectors: the cosine when ``x`` is exact, and it charges
+        a code whose decoded norm is off), or ``"inner product"``, ``q . x``."""
+        return "cosine"
 
     @property
     def cosine_grid(self) -> int | None:

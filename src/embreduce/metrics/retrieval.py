@@ -120,6 +120,7 @@ def search(
     k: int,
     *,
     exclude: ArrayLike | None = None,
+    bias: ArrayLike | None = None,
     block: int = SEARCH_BLOCK,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
     """The ``k`` corpus rows of largest inner product with each query, best first.
@@ -132,6 +133,9 @@ def search(
         Hits a query; at most ``n`` (one fewer where a row is excluded).
     exclude : array-like of int, optional
         Per query, a corpus row that is never a hit, or ``-1``.
+    bias : array-like of shape (n,), optional
+        Added to every score of a corpus row: with ``(1 - |x|^2) / 2`` the score of a unit
+        query is ``1 - |q - x|^2 / 2``, FAISS's L2 search (:func:`l2_bias`).
     block : int
         Queries scored at once.
 
@@ -157,16 +161,37 @@ def search(
     from embreduce.metrics.neighbours import top_k
 
     drop = None if exclude is None else np.asarray(exclude, dtype=np.int64)
+    shift = None if bias is None else np.asarray(bias, dtype=np.float32)
+    if shift is not None and shift.shape != (len(C),):
+        raise InputError(f"bias has shape {shift.shape}, the corpus {len(C)} rows")
     out_idx = np.empty((len(Q), k), dtype=np.int64)
     out_val = np.empty((len(Q), k), dtype=np.float32)
     for start in range(0, len(Q), block):
         S = Q[start : start + block] @ C.T
+        if shift is not None:
+            S += shift
         if drop is not None:
             rows = np.flatnonzero(drop[start : start + block] >= 0)
             S[rows, drop[start + rows]] = -np.inf
         idx, _ = top_k(S, k)
         out_idx[start : start + block], out_val[start : start + block] = _sorted(S, idx)
     return out_idx, out_val
+
+
+def l2_bias(corpus: ArrayLike) -> NDArray[np.float32]:
+    """``(1 - |x|^2) / 2`` a corpus row: the :func:`search` bias that scores a unit query
+    ``q`` by ``1 - |q - x|^2 / 2``, as FAISS's L2 search of unit vectors ranks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> corpus = np.array([[0.8, 0.6], [1.2, 0.9]], np.float32)  # the second decodes long
+    >>> query = np.array([[0.8, 0.6]], np.float32)
+    >>> search(query, corpus, 2)[0], search(query, corpus, 2, bias=l2_bias(corpus))[0]
+    (array([[1, 0]]), array([[0, 1]]))
+    """
+    C = np.asarray(corpus, dtype=np.float32)
+    return ((1.0 - np.einsum("ij,ij->i", C, C)) / 2).astype(np.float32)
 
 
 def _sorted(

@@ -6,7 +6,10 @@ with ``faiss.read_index`` and searches float queries with no embreduce installed
 - the reducer as a ``LinearTransform`` (``y = A x + b``: every linear reducer, PCA's centring
   as the bias), then a ``NormalizationTransform`` (the study scores unit vectors);
 - the codec as the FAISS index that stores the same codes: a FAISS codec's own trained
-  index (PQ, OPQ, RQ, LSQ, SQ, RaBitQ), or ``IndexFlatIP`` for float32 vectors;
+  index (PQ, OPQ, RQ, LSQ, SQ, RaBitQ), or ``IndexFlatIP`` for float32 vectors. A codec
+  index searches by L2 (RaBitQ by inner product), as the study scored it: a FAISS user
+  gets squared distances ``d``, and ``embreduce search`` reports ``1 - d / 2`` (the cosine
+  when a code is exact);
 - FAISS's own sequential ids, the corpus rows (``<index>.ids.parquet`` maps them to your
   ids): an ``IndexIDMap`` would add 8 bytes a vector, and ``IndexIDMap2`` its reverse map
   (tens of bytes more), to codes of 8 or 16 bytes.
@@ -126,7 +129,10 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
         "codec": codec_name,
         "codec_id": None if fitted is None else fitted.describe()["id"],
         "bytes_per_vector": int(inner.sa_code_size()),
-        "metric": "inner product of unit vectors (cosine for float32)",
+        "metric": "l2" if inner.metric_type == faiss.METRIC_L2 else "inner product",
+        "score": "1 - d / 2 of FAISS's squared L2 distance d between unit vectors"
+        if inner.metric_type == faiss.METRIC_L2
+        else "FAISS's inner product (the cosine for float32)",
     }
     return index, facts
 

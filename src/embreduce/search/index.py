@@ -208,17 +208,27 @@ class SearchIndex:
         cut a tie arbitrarily, and those queries are searched again deeper until the tie
         is whole (documents with equal codes, duplicates say, tie)."""
         depth = min(wanted + 1, len(self))
-        scores, rows = self.index.search(Q, depth)
+        scores, rows = self._faiss_search(Q, depth)
         while depth < len(self):
             tied = np.flatnonzero(scores[:, -1] == scores[:, wanted - 1])
             if not len(tied):
                 break
             depth = min(2 * depth + 16, len(self))
-            more_scores, more_rows = self.index.search(Q[tied], depth)
+            more_scores, more_rows = self._faiss_search(Q[tied], depth)
             scores = np.pad(scores, ((0, 0), (0, depth - scores.shape[1])), constant_values=-np.inf)
             rows = np.pad(rows, ((0, 0), (0, depth - rows.shape[1])), constant_values=-1)
             scores[tied], rows[tied] = more_scores, more_rows
         return _order(rows, scores, drop)
+
+    def _faiss_search(self, Q: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's search, its distances as scores: an L2 index's squared distance ``d``
+        between unit vectors is the score ``1 - d / 2`` (the cosine when a code is exact)."""
+        import faiss
+
+        scores, rows = self.index.search(Q, depth)
+        if self.index.metric_type == faiss.METRIC_L2:
+            scores = 1 - scores / 2
+        return scores, rows
 
     def set_nprobe(self, nprobe: int | None) -> None:
         """Inverted lists a query visits from now on (an index built with ``ivf``); None

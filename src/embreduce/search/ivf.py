@@ -45,20 +45,22 @@ def with_inverted_lists(chain: Any, nlist: int, sample: np.ndarray, seed: int = 
     d = X.shape[1]
     kmeans = faiss.Kmeans(d, nlist, niter=20, seed=seed, spherical=True, min_points_per_centroid=1)
     kmeans.train(X[: nlist * TRAIN_POINTS])
-    coarse = faiss.IndexFlatIP(d)
+    metric = inner.metric_type  # the codec's (L2; float32 inner product)
+    coarse = faiss.IndexFlat(d, metric)  # unit vectors: the same lists by either metric
     coarse.add(kmeans.centroids)
-    ip = faiss.METRIC_INNER_PRODUCT
     if isinstance(inner, faiss.IndexFlat):
-        ivf = faiss.IndexIVFFlat(coarse, d, nlist, ip)
+        ivf = faiss.IndexIVFFlat(coarse, d, nlist, metric)
     elif isinstance(inner, faiss.IndexPQ):
-        ivf = faiss.IndexIVFPQ(coarse, d, nlist, inner.pq.M, inner.pq.nbits, ip)
+        ivf = faiss.IndexIVFPQ(coarse, d, nlist, inner.pq.M, inner.pq.nbits, metric)
         ivf.pq = inner.pq
     elif isinstance(inner, faiss.IndexResidualQuantizer):
         rq = inner.rq
-        ivf = faiss.IndexIVFResidualQuantizer(coarse, d, nlist, rq.M, rq.nbits.at(0), ip)
+        ivf = faiss.IndexIVFResidualQuantizer(
+            coarse, d, nlist, rq.M, rq.nbits.at(0), metric, rq.search_type
+        )
         ivf.rq = rq
     elif isinstance(inner, faiss.IndexScalarQuantizer):
-        ivf = faiss.IndexIVFScalarQuantizer(coarse, d, nlist, inner.sq.qtype, ip, False)
+        ivf = faiss.IndexIVFScalarQuantizer(coarse, d, nlist, inner.sq.qtype, metric, False)
         ivf.sq = inner.sq
     else:
         raise InputError(

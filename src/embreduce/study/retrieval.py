@@ -4,11 +4,11 @@ A candidate's corpus is stored as codes; a float query (reduced by the candidate
 scored against the decoded codes (**asymmetric**, as FAISS, Qdrant and Weaviate search), and
 against the decoded codes of the query itself (**symmetric**; for 1-bit codes that order is
 Hamming's). The best ``c x oversample`` hits of the first pass are then **re-scored** with
-the float32 vectors. A query is a unit vector; a codec that encodes unit vectors (FAISS's,
-:attr:`~embreduce.codecs.Codec.unit_input`) is scored by the inner product with its decoded
-vectors, exactly what a FAISS index of those codes computes; any other codec by the cosine
-of its decoded vectors, its documented similarity (the norm of a decoded vector is known from
-its code).
+the float32 vectors. A query is a unit vector, scored against a code as the codec says
+(:attr:`~embreduce.codecs.Codec.similarity`): FAISS's codecs by ``1 - |q - x|^2 / 2``, exactly
+what a FAISS L2 index of those codes computes (RaBitQ by the inner product); our scalar codes
+by the cosine of their decoded vectors, their documented similarity (the norm of a decoded
+vector is known from its code).
 
 **Honest selection.** The judged queries are split, seeded, into a selection half and a
 confirmation half. The recommendation is chosen on the selection half's figures
@@ -30,6 +30,7 @@ from embreduce.exceptions import InputError, ParameterError
 from embreduce.metrics.retrieval import (
     Judgements,
     judgements,
+    l2_bias,
     ndcg_at_k,
     recall_at_k,
     rescore,
@@ -212,7 +213,7 @@ def measure_retrieval(
     decoded_corpus: np.ndarray,
     decoded_queries: np.ndarray,
     compare: str = "cosine",
-    inner_product: bool = False,
+    similarity: str = "cosine",
 ) -> dict[str, Any]:
     """One candidate's retrieval columns (see :meth:`RetrievalTask.columns`).
 
@@ -226,18 +227,23 @@ def measure_retrieval(
         The judged queries through the reducer and the codec, decoded (symmetric search).
     compare : str
         How the codec compares two codes (``"cosine"`` or ``"hamming"``): the symmetric
-        search's name in the ``compare`` column.
-    inner_product : bool
-        Score by the inner product with the decoded vectors (a codec of unit vectors, as
-        FAISS scores them), not their cosine.
+        search's name in the ``compare`` column when the similarity is the cosine.
+    similarity : {"cosine", "l2", "inner product"}
+        How a query is scored against a decoded code (the codec's
+        :attr:`~embreduce.codecs.Codec.similarity`).
     """
     judged = task.judged
-    scale = (lambda X: np.ascontiguousarray(X, np.float32)) if inner_product else _unit
-    C = scale(decoded_corpus)
+    if similarity not in ("cosine", "l2", "inner product"):
+        raise ParameterError(f"similarity must be cosine, l2 or inner product, not {similarity!r}")
+    C = _unit(decoded_corpus) if similarity == "cosine" else np.asarray(decoded_corpus, np.float32)
+    bias = l2_bias(C) if similarity == "l2" else None
+    sym_queries = _unit(decoded_queries) if similarity == "cosine" else decoded_queries
     depth = max(c for _, _, c in task.metrics)
     wanted = depth * max(task.oversample)
     limit = len(C) - int(bool(np.any(judged.exclude >= 0)))
-    first = search(_unit(reduced_queries), C, min(wanted, limit), exclude=judged.exclude)[0]
+    first = search(
+        _unit(reduced_queries), C, min(wanted, limit), exclude=judged.exclude, bias=bias
+    )[0]
     passes = {"": _measures(task, first)}
     queries = _unit(task.queries)  # the float32 queries that re-score
     for o in task.oversample:
@@ -250,12 +256,12 @@ def measure_retrieval(
             fn = ndcg_at_k if measure == "ndcg" else recall_at_k
             ranked[name] = fn(top, judged, cutoff)
         passes[f"_x{o}"] = ranked
-    sym = search(scale(decoded_queries), C, depth, exclude=judged.exclude)[0]
+    sym = search(sym_queries, C, depth, exclude=judged.exclude, bias=bias)[0]
     passes["_symmetric"] = _measures(task, sym)
     confirm, select = task.halves["confirm"], task.halves["select"]
-    score = "inner product" if inner_product else "cosine"
     row: dict[str, Any] = {
-        "compare": f"asymmetric {score}; symmetric {compare}",
+        "compare": f"asymmetric {similarity}; symmetric "
+        + (compare if similarity == "cosine" else similarity),
         "n_queries": len(confirm),
     }
     primary = task.primary

@@ -557,7 +557,7 @@ def _codec_rows(run: _Run, cell: _Cell, codec: Codec) -> list[dict[str, Any]]:
                 _corpus(run, decoded["train"], decoded["eval"]),
                 codec.quantize(cell.reduced_queries),
                 codec.compare,
-                inner_product=codec.unit_input,
+                similarity=codec.similarity,
             )
         )
     return rows
