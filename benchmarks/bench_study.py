@@ -13,6 +13,7 @@ Run::
     .venv/bin/python benchmarks/bench_study.py              # quiet machine, 3 runs each
     .venv/bin/python benchmarks/bench_study.py --busy
     .venv/bin/python benchmarks/bench_study.py --busy faiss
+    .venv/bin/python benchmarks/bench_study.py --sentences 10000   # the 10k-sentence study
 """
 
 from __future__ import annotations
@@ -75,9 +76,70 @@ def busy_loop(kind: str = "loop") -> subprocess.Popen:
     return subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", code])
 
 
+STSB = Path("../shared/data/stsb")
+
+
+def sentences_file(n: int) -> Path:
+    """The first ``n`` distinct sentences of the STS Benchmark's train and dev pairs."""
+    import csv
+
+    seen: dict[str, None] = {}
+    for name in ("train.tsv", "dev.tsv"):
+        with open(STSB / name, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                for text in (row["sentence1"], row["sentence2"]):
+                    seen.setdefault(" ".join(text.split()), None)
+    texts = [t for t in seen if t][:n]
+    if len(texts) < n:
+        raise SystemExit(f"the STS Benchmark has {len(texts):,} distinct sentences, not {n:,}")
+    path = OUT / f"sentences-{n}.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return path
+
+
+def sentences_study(n: int) -> None:
+    """The study of ``n`` sentences against the same work by hand, once each, with the
+    study's phases: embedding and start-up, each reducer's fits, and the rest (codecs,
+    metrics, report)."""
+    import csv
+    import json
+
+    texts = sentences_file(n)
+    ours = OUT / f"ours-{n}"
+    settings = [arg for arg in DEMO if arg not in ("--words", "512")]
+    study = [str(BIN / "embreduce"), "study", str(texts), *settings, "-o", str(ours)]
+    by_hand = [sys.executable, "benchmarks/by_hand_study.py", str(OUT / f"by-hand-{n}"), str(texts)]
+    seconds = {}
+    for name, command in (("embreduce study", [*study, "--overwrite", "--quiet"]),
+                          ("by hand", by_hand)):  # fmt: skip
+        seconds[name], _ = timed(command)
+        print(f"{name:16s} {seconds[name]:7.1f} s", flush=True)
+    record = json.loads((ours / "study.json").read_text("utf-8"))
+    with open(ours / "results.csv", encoding="utf-8") as f:
+        fits: dict[str, dict[int, float]] = {}
+        for row in csv.DictReader(f):
+            fits.setdefault(row["method"], {})[int(row["dim"])] = float(row["fit_seconds"] or 0)
+    elapsed = float(record["elapsed_seconds"])
+    print(f"\n{n:,} sentences; study / by hand: "
+          f"{seconds['embreduce study'] / seconds['by hand']:.2f}x")  # fmt: skip
+    print(f"  start-up and embedding {seconds['embreduce study'] - elapsed:7.1f} s")
+    for method, by_dim in fits.items():
+        print(f"  {method:20s} fits {sum(by_dim.values()):7.1f} s")
+    rest = elapsed - sum(sum(v.values()) for v in fits.values())
+    print(f"  codecs, metrics, files, report {rest:7.1f} s")
+    for note in record.get("notes", []):
+        print(f"  note: {note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        help="instead: a study of this many STS Benchmark sentences (default candidates) "
+        "against the same work by hand, once each, with the study's phases",
+    )
     parser.add_argument(
         "--busy",
         nargs="?",
@@ -88,6 +150,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.sentences:
+        sentences_study(args.sentences)
+        return
     neighbour = busy_loop(args.busy) if args.busy else None
     times: dict[str, list[float]] = {name: [] for name in CASES}
     try:

