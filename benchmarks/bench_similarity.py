@@ -9,7 +9,7 @@ queries (a document whose id is the query's own is not a hit).
 
 Run::
 
-    .venv/bin/python benchmarks/bench_similarity.py ../shared/data/arguana
+    .venv/bin/python benchmarks/bench_similarity.py ../shared/data/arguana --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="a BEIR folder with corpus-minilm.npz")
     parser.add_argument("--qrels", default="qrels/test.tsv")
+    parser.add_argument(
+        "--seeds", default="0", help="comma-separated seeds of the k-means of PQ, OPQ and RQ"
+    )
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
     corpus = np.load(args.data / "corpus-minilm.npz")
     queries = np.load(args.data / "queries-test-minilm.npz")
     X = corpus["vectors"].astype(np.float32)
@@ -47,10 +51,11 @@ def main() -> None:
 
     reference = ndcg(X)
     print(f"{len(X):,} corpus vectors, {len(Q):,} judged queries; float32 nDCG@10 {reference:.4f}")
-    header = ("codec", "B", "train s", "inner product", "cosine", "L2")
-    print("{:10s} {:>4s} {:>8s} {:>14s} {:>8s} {:>8s}".format(*header))
-    for quantizer, nbytes in CODECS:
-        codec = FaissCodec(quantizer, nbytes)
+    header = ("codec", "seed", "B", "train s", "inner product", "cosine", "L2")
+    print("{:10s} {:>4s} {:>4s} {:>8s} {:>14s} {:>8s} {:>8s}".format(*header))
+    runs = [(q, m, seed) for q, m in CODECS for seed in (seeds if m else seeds[:1])]
+    for quantizer, nbytes, seed in runs:
+        codec = FaissCodec(quantizer, nbytes, random_state=seed)
         start = time.perf_counter()
         codec.fit(X)
         seconds = time.perf_counter() - start
@@ -63,7 +68,7 @@ def main() -> None:
         ]
         name = quantizer + (str(nbytes) if nbytes else "")
         print(
-            f"{name:10s} {codec.bytes_per_vector():4d} {seconds:8.1f} "
+            f"{name:10s} {seed:4d} {codec.bytes_per_vector():4d} {seconds:8.1f} "
             + " ".join(f"{s:13.1%}" if i == 0 else f"{s:8.1%}" for i, s in enumerate(shares)),
             flush=True,
         )

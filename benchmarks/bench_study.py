@@ -99,11 +99,7 @@ def sentences_file(n: int) -> Path:
 
 def sentences_study(n: int) -> None:
     """The study of ``n`` sentences against the same work by hand, once each, with the
-    study's phases: embedding and start-up, each reducer's fits, and the rest (codecs,
-    metrics, report)."""
-    import csv
-    import json
-
+    study's phases (:func:`phases`)."""
     texts = sentences_file(n)
     ours = OUT / f"ours-{n}"
     settings = [arg for arg in DEMO if arg not in ("--words", "512")]
@@ -114,19 +110,33 @@ def sentences_study(n: int) -> None:
                           ("by hand", by_hand)):  # fmt: skip
         seconds[name], _ = timed(command)
         print(f"{name:16s} {seconds[name]:7.1f} s", flush=True)
-    record = json.loads((ours / "study.json").read_text("utf-8"))
-    with open(ours / "results.csv", encoding="utf-8") as f:
-        fits: dict[str, dict[int, float]] = {}
-        for row in csv.DictReader(f):
-            fits.setdefault(row["method"], {})[int(row["dim"])] = float(row["fit_seconds"] or 0)
-    elapsed = float(record["elapsed_seconds"])
     print(f"\n{n:,} sentences; study / by hand: "
           f"{seconds['embreduce study'] / seconds['by hand']:.2f}x")  # fmt: skip
-    print(f"  start-up and embedding {seconds['embreduce study'] - elapsed:7.1f} s")
-    for method, by_dim in fits.items():
-        print(f"  {method:20s} fits {sum(by_dim.values()):7.1f} s")
-    rest = elapsed - sum(sum(v.values()) for v in fits.values())
-    print(f"  codecs, metrics, files, report {rest:7.1f} s")
+    phases(ours, seconds["embreduce study"])
+
+
+def phases(folder: Path, wall: float) -> None:
+    """Where a study's ``wall`` seconds went: start-up and embedding (before the study's
+    clock starts), each reducer's fits (its rows' ``fit_seconds``), and the rest."""
+    import csv
+    import json
+
+    record = json.loads((folder / "study.json").read_text("utf-8"))
+    fits: dict[str, dict[tuple[str, str], float]] = {}
+    with open(folder / "results.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):  # one fit a method x dim, repeated on its rows
+            cell = fits.setdefault(row["method"], {})
+            key = (row["dim"], row["split"])
+            cell[key] = max(cell.get(key, 0.0), float(row["fit_seconds"] or 0))
+    elapsed = float(record["elapsed_seconds"])
+    print(f"  start-up and embedding {wall - elapsed:7.1f} s")
+    fitted = 0.0
+    for method, cells in fits.items():
+        seconds = sum(v for (_, split), v in cells.items() if split == "train")
+        fitted += seconds
+        if seconds >= 0.05:
+            print(f"  {method:20s} fits {seconds:7.1f} s")
+    print(f"  codecs, metrics, files, report {elapsed - fitted:7.1f} s")
     for note in record.get("notes", []):
         print(f"  note: {note}")
 

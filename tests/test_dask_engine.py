@@ -159,10 +159,17 @@ def test_index_with_dask_equals_the_local_build(tmp_path, client, dataset, ivf):
     texts = [t for d in whole for t in d.texts]
     save_vectors(tmp_path / "all.parquet", X, texts=texts, metadata=ids)
     local = build_index(tmp_path / "all.parquet", model, tmp_path / "local.faiss",
-                        codec="faiss-sq8", ivf=ivf, batch_rows=40)  # fmt: skip
+                        codec="faiss-sq8", ivf=ivf, batch_rows=40, refine="float16")  # fmt: skip
     dask = build_index(root / "in", model, tmp_path / "dask.faiss", codec="faiss-sq8", ivf=ivf,
-                       engine="dask", scheduler=client.scheduler.address)  # fmt: skip
+                       engine="dask", scheduler=client.scheduler.address,
+                       refine="float16")  # fmt: skip
     assert dask.index.read_bytes() == local.index.read_bytes()
+    assert dask.refine.read_bytes() == local.refine.read_bytes()  # each task wrote its rows
+    Q = X[:5]
+    assert (
+        SearchIndex.load(dask.index).search(Q, 3, oversample=4)[0]
+        == SearchIndex.load(local.index).search(Q, 3, oversample=4)[0]
+    )
     assert SearchIndex.load(dask.index).ids == SearchIndex.load(local.index).ids
     assert SearchIndex.load(dask.index).texts == texts
     out = CliRunner().invoke(

@@ -210,20 +210,12 @@ def build_index(
         corpus, output, ivf, refine, overwrite
     )
     index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
-    if engine == "dask":
-        from embreduce.search.dask_index import encode_dataset
-
-        if refine != "none":
-            raise ParameterError("refine with engine='dask' is not supported yet: build locally")
-        encoded = encode_dataset(
-            corpus, index, facts["input_dim"], ivf=ivf, scheduler=scheduler,
-            n_workers=workers, show_progress=show_progress,
-        )  # fmt: skip
-    elif engine != "local":
+    if engine not in ("local", "dask"):
         raise ParameterError(f"engine must be local or dask, got {engine!r}")
-    else:
+    if engine == "local":
         source = _open_corpus(corpus, embedding_model, show_progress)
         if source.dim != facts["input_dim"]:
+            source.close()
             raise InputError(
                 f"{corpus}: {source.dim}-d vectors, but the model takes {facts['input_dim']}-d"
             )
@@ -232,16 +224,25 @@ def build_index(
             stack.enter_context(atomic_write(p, overwrite=overwrite))
             for p in (output, ids_path, json_path)
         )
-        if engine == "local":
+        keep = None  # (temporary path, dtype) of the re-scoring vectors
+        if refine != "none":
+            keep = (
+                stack.enter_context(atomic_write(refine_path, overwrite=overwrite)),
+                np.float16 if refine == "float16" else np.float32,
+            )
+        if engine == "dask":
+            from embreduce.search.dask_index import encode_dataset
+
+            encoded = encode_dataset(
+                corpus, index, facts["input_dim"], ivf=ivf, refine=keep, scheduler=scheduler,
+                n_workers=workers, show_progress=show_progress,
+            )  # fmt: skip
+        else:
             stack.callback(source.close)
             refine_file = None
-            if refine != "none":
-                tmp_refine = stack.enter_context(atomic_write(refine_path, overwrite=overwrite))
+            if keep is not None:
                 refine_file = np.lib.format.open_memmap(
-                    tmp_refine,
-                    mode="w+",
-                    dtype=np.float16 if refine == "float16" else np.float32,
-                    shape=(source.n_rows, source.dim),
+                    keep[0], mode="w+", dtype=keep[1], shape=(source.n_rows, source.dim)
                 )
             encoded = encode_source(
                 source, index, ivf=ivf, batch_rows=batch_rows, refine=refine_file,

@@ -20,17 +20,25 @@ from embreduce.search.build import Encoded, encode_source
 
 
 def _encode_partition(
-    path: str, payload: np.ndarray, first_row: int
+    path: str, payload: np.ndarray, first_row: int, refine_path: str | None = None
 ) -> tuple[np.ndarray, list[str], Any]:
     """The task run on a worker: one partition into a copy of the empty index (rows without
-    an id are numbered from ``first_row``, their place in the whole corpus)."""
+    an id are numbered from ``first_row``, their place in the whole corpus); with
+    ``refine_path``, its unit vectors into that ``.npy`` file's rows from ``first_row``."""
     import faiss
 
     from embreduce.io import open_source
 
     source = open_source(path)
     try:
-        shard = encode_source(source, faiss.deserialize_index(payload), first_row=first_row)
+        rows = None
+        if refine_path is not None:
+            whole = np.load(refine_path, mmap_mode="r+")
+            rows = whole[first_row : first_row + source.n_rows]
+        shard = encode_source(
+            source, faiss.deserialize_index(payload), first_row=first_row, refine=rows
+        )
+        del rows
     finally:
         source.close()
     return faiss.serialize_index(shard.index), shard.ids, shard.texts
@@ -42,6 +50,7 @@ def encode_dataset(
     input_dim: int,
     *,
     ivf: int | None = None,
+    refine: tuple[Any, Any] | None = None,
     scheduler: str | None = None,
     n_workers: int = 2,
     show_progress: bool = False,
@@ -49,7 +58,9 @@ def encode_dataset(
     """Fill ``index`` (empty) with every partition of ``folder``, one Dask task each.
 
     Every partition's width is checked before any task runs; with ``ivf`` the first
-    partition's first batch trains the inverted lists, on the client.
+    partition's first batch trains the inverted lists, on the client. With ``refine``,
+    ``(path, dtype)``, the client creates that ``.npy`` file for every row and each task
+    writes its partition's unit vectors into its rows (workers share the file system).
     """
     import faiss
 
@@ -74,12 +85,20 @@ def encode_dataset(
                 first, _ = next(source.chunks(65_536))
                 index = with_inverted_lists(index, ivf, np.asarray(first, np.float32))
         source.close()
+    refine_path = None
+    if refine is not None:
+        refine_path = str(refine[0])
+        made = np.lib.format.open_memmap(
+            refine_path, mode="w+", dtype=refine[1], shape=(total, input_dim)
+        )
+        del made  # the header and the file's size; the tasks fill the rows
     payload = faiss.serialize_index(index)
     with _open_client(scheduler, n_workers) as client:
         [shared] = client.scatter([payload], broadcast=True, hash=False)
         futures = client.map(
-            _encode_partition, [str(p) for p in files], [shared] * len(files), starts, pure=False
-        )
+            _encode_partition, [str(p) for p in files], [shared] * len(files), starts,
+            [refine_path] * len(files), pure=False,
+        )  # fmt: skip
         try:
             with progress_bar("Index", len(files), enabled=show_progress, unit="files") as bar:
                 shards = []
