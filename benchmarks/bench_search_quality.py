@@ -58,6 +58,7 @@ def main() -> None:
         "--refine", "float16", "-o", str(index), "--overwrite", "-q")  # fmt: skip
     reference = float_ndcg()
     print(f"float32 nDCG@10 (exact search, same rules): {reference:.4f}")
+    study_figure(Path(args.model), args.codec)
     for oversample in (1, 2, 4):
         queries = ["--queries", str(DATA / "queries-test-minilm.npz")]
         qrels = ["--qrels", str(DATA / "qrels/test.tsv")]
@@ -65,6 +66,31 @@ def main() -> None:
         ndcg = float(re.search(r"nDCG@10 ([0-9.]+)", out).group(1))
         print(f"oversample {oversample}: nDCG@10 {ndcg:.4f} = {ndcg / reference:.1%} of float32")
     inverted_lists(args.model, args.codec)
+
+
+def study_figure(model: Path, codec: str) -> None:
+    """The study's nDCG@10 for this candidate on all its judged queries: its two halves'
+    figures (confirmation: ``ndcg_at_10``; selection: the retained share times the float32
+    reference), weighted by their sizes."""
+    import csv
+    import json
+
+    study = model.parent.parent
+    method, dim = model.name.rsplit("-", 1)
+    name = method + "+" + codec.removeprefix("faiss-")
+    settings = json.loads((study / "study.json").read_text("utf-8"))["settings"]["retrieval"]
+    with open(study / "results.csv", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "eval" and r["dim"] == dim]
+    row = next((r for r in rows if r["method"] == name), None)
+    if row is None:
+        print(f"(no {name}-{dim} row in {study}/results.csv)")
+        return
+    reference = settings["float32"]["select"]["ndcg_at_10"]
+    n_select, n_confirm = settings["select_queries"], settings["confirm_queries"]
+    select = float(row["select_retrieval_retained"]) * reference
+    both = (n_select * select + n_confirm * float(row["ndcg_at_10"])) / (n_select + n_confirm)
+    print(f"the study's nDCG@10 for {name}-{dim} on the same {n_select + n_confirm:,} queries: "
+          f"{both:.6f}")  # fmt: skip
 
 
 def inverted_lists(model: str, codec: str, nlist: int = 64) -> None:
