@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from embreduce.cli import app
 from embreduce.codecs import FaissCodec, QuantizationCodec, save_model_codec
-from embreduce.exceptions import InputError, OutputError
+from embreduce.exceptions import InputError, OutputError, ParameterError
 from embreduce.io import EmbeddingSet, save_vectors
 from embreduce.reducers import load_reducer, make_reducer, save_reducer
 from embreduce.search import SearchIndex, build_index
@@ -87,9 +87,29 @@ def test_plain_faiss_searches_the_index_as_embreduce_and_numpy_do(corpus, tmp_pa
     np.testing.assert_allclose(np.take_along_axis(brute, top, 1), scores, rtol=1e-4, atol=1e-5)
     assert (np.array([[ids.index(h) for h in row] for row in hits]) == top).mean() > 0.97
     facts = json.loads(files.sidecar.read_text("utf-8"))
-    assert facts["codec"] == codec_id and facts["bytes_per_vector"] == codec.bytes_per_vector()
+    assert facts["codec"] == codec_id and facts["code_bytes"] == codec.bytes_per_vector()
+    norm = 4 if codec_id.startswith("faiss-rq") else 0  # a residual code's norm, a float
+    assert facts["bytes_per_vector"] == codec.bytes_per_vector() + norm
     assert facts["metric"] == "l2"
     assert facts["embedding_model"] == "m"
+
+
+def test_residual_codes_search_the_same_with_their_norms_stored_or_computed(corpus, tmp_path):
+    folder, X, ids, model = corpus
+    stored = build_index(folder / "corpus.parquet", model, tmp_path / "s.faiss", codec="faiss-rq4")
+    computed = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss",
+                           codec="faiss-rq4", rq_norm="codebooks")  # fmt: skip
+    assert (stored.facts["bytes_per_vector"], computed.facts["bytes_per_vector"]) == (8, 4)
+    Q = clustered_vectors(30, 32, seed=8)
+    a, b = (
+        SearchIndex.load(stored.index).search(Q, 10),
+        SearchIndex.load(computed.index).search(Q, 10),
+    )
+    assert a[0] == b[0]
+    np.testing.assert_allclose(a[1], b[1], atol=1e-5)
+    with pytest.raises(ParameterError, match="rq_norm"):
+        build_index(folder / "corpus.parquet", model, tmp_path / "x.faiss", codec="faiss-rq4",
+                    rq_norm="qint8")  # fmt: skip
 
 
 def test_a_float32_index_is_the_exact_cosine_search(corpus, tmp_path):

@@ -52,6 +52,15 @@ RefineOpt = Annotated[
     ),
 ]
 
+RqNormOpt = Annotated[
+    str,
+    typer.Option(
+        "--rq-norm",
+        help="Residual (RQ) codes: store each code's norm as a float (4 bytes more, ~20x faster "
+        "search) or compute it from the codebooks: float, codebooks.",
+    ),
+]
+
 
 @app.command()
 @user_errors
@@ -70,6 +79,7 @@ def index(
     codec: IndexCodecOpt = None,
     refine: RefineOpt = "none",
     ivf: IvfOpt = None,
+    rq_norm: RqNormOpt = "float",
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
@@ -98,6 +108,7 @@ def index(
         study=picked,
         embedding_model=(picked or {}).get("model"),
         ivf=ivf,
+        rq_norm=rq_norm,
         engine=getattr(engine, "value", engine),
         scheduler=scheduler,
         workers=workers,
@@ -109,6 +120,11 @@ def index(
         f"Indexed {files.n:,} vectors: {facts['reducer']} {facts['input_dim']} -> "
         f"{facts['dim']} dims, {facts['codec']} ({facts['bytes_per_vector']} bytes a vector)"
     )
+    if facts.get("code_bytes") and facts["code_bytes"] != facts["bytes_per_vector"]:
+        console.print(
+            f"Each {facts['code_bytes']}-byte code is stored with its norm as a float, for the "
+            "L2 search's look-up tables (--rq-norm codebooks: no extra bytes, ~20x slower)"
+        )
     console.print(f"Wrote {files.index}, {files.ids.name}, {files.sidecar.name}", highlight=False)
 
 

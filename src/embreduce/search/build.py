@@ -39,6 +39,10 @@ from embreduce.exceptions import InputError, ParameterError
 from embreduce.validation import unit_float32
 
 PathLike = str | os.PathLike[str]
+RQ_NORMS = ("float", "codebooks")
+"""Where a residual code's norm comes from in an L2 search: stored beside the code as a
+float (4 bytes more, look-up-table speed), or computed from the codebooks (no extra bytes,
+about 20x the scan time; ``benchmarks/bench_rq_search.py``)."""
 REFINE = ("none", "float16", "float32")
 """What an index keeps for re-scoring: nothing, or the unit input vectors (on disk)."""
 INDEX_SUFFIXES = (".faiss", ".index")
@@ -67,7 +71,9 @@ def sidecar_paths(index: PathLike) -> tuple[Path, Path, Path]:
     )
 
 
-def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dict[str, Any]]:
+def faiss_chain(
+    model_dir: PathLike, codec: str | None = None, *, rq_norm: str = "float"
+) -> tuple[Any, dict[str, Any]]:
     """The empty FAISS index of a model folder and its codec, and what it is made of.
 
     Parameters
@@ -77,6 +83,9 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
     codec : str, optional
         A codec folder id saved beside the model (``"faiss-rq16"``); default the model's
         default codec, or float32 when it has none.
+    rq_norm : {"float", "codebooks"}
+        A residual quantizer's norms for the L2 search (:data:`RQ_NORMS`); the codes are
+        the codec's either way, with ``"float"`` each followed by its decoded norm.
 
     Raises
     ------
@@ -88,6 +97,8 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
     from embreduce.codecs import FaissCodec, load_model_codec
     from embreduce.reducers import linear_map, load_reducer
 
+    if rq_norm not in RQ_NORMS:
+        raise ParameterError(f"rq_norm must be one of {', '.join(RQ_NORMS)}, got {rq_norm!r}")
     model_dir = Path(model_dir)
     reducer = load_reducer(model_dir)
     mapping = linear_map(reducer)
@@ -108,6 +119,7 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
     elif isinstance(fitted, FaissCodec):
         inner = faiss.deserialize_index(np.ascontiguousarray(fitted.index_, np.uint8))
         codec_name = fitted.folder_id
+        _set_rq_norm(inner, rq_norm)
     elif getattr(fitted, "lossless", False):
         inner, codec_name = faiss.IndexFlatIP(int(k)), "float32"
     else:
@@ -129,12 +141,28 @@ def faiss_chain(model_dir: PathLike, codec: str | None = None) -> tuple[Any, dic
         "codec": codec_name,
         "codec_id": None if fitted is None else fitted.describe()["id"],
         "bytes_per_vector": int(inner.sa_code_size()),
+        "code_bytes": None if fitted is None else int(fitted.bytes_per_vector()),
         "metric": "l2" if inner.metric_type == faiss.METRIC_L2 else "inner product",
         "score": "1 - d / 2 of FAISS's squared L2 distance d between unit vectors"
         if inner.metric_type == faiss.METRIC_L2
         else "FAISS's inner product (the cosine for float32)",
     }
     return index, facts
+
+
+def _set_rq_norm(index: Any, rq_norm: str) -> None:
+    """A residual quantizer's L2 index keeps each code's norm as a float (``"float"``), or
+    computes it from the codebooks (``"codebooks"``, how the codec was fitted)."""
+    import faiss
+
+    inner = faiss.downcast_index(index)
+    if rq_norm == "codebooks" or not isinstance(inner, faiss.IndexResidualQuantizer):
+        return
+    if inner.metric_type != faiss.METRIC_L2:
+        return
+    inner.rq.search_type = faiss.AdditiveQuantizer.ST_norm_float
+    inner.rq.set_derived_values()  # the code grows by the norm's 32 bits
+    inner.code_size = inner.rq.code_size
 
 
 def _row_ids(labels: Any, start: int, n: int) -> tuple[list[str], list[str] | None]:
@@ -162,6 +190,7 @@ def build_index(
     study: dict[str, Any] | None = None,
     embedding_model: str | None = None,
     ivf: int | None = None,
+    rq_norm: str = "float",
     engine: str = "local",
     scheduler: str | None = None,
     workers: int = 2,
@@ -192,6 +221,9 @@ def build_index(
     ivf : int, optional
         Inverted lists over the same codes (see :mod:`embreduce.search.ivf`): the coarse
         quantizer is trained on the first ``batch_rows`` corpus vectors.
+    rq_norm : {"float", "codebooks"}
+        A residual code's norm for the L2 search: stored beside it (4 bytes a vector more,
+        about 20x faster to search) or computed from the codebooks (see :data:`RQ_NORMS`).
     engine : {"local", "dask"}
         ``"dask"``: ``corpus`` is a folder of Parquet partitions, each encoded by a task on
         a Dask cluster (``scheduler``'s, or a local one of ``workers`` processes), the
@@ -209,7 +241,7 @@ def build_index(
     ivf, (output, ids_path, json_path, refine_path) = _check_settings(
         corpus, output, ivf, refine, overwrite
     )
-    index, facts = faiss_chain(model_dir, None if codec == "none" else codec)
+    index, facts = faiss_chain(model_dir, None if codec == "none" else codec, rq_norm=rq_norm)
     if engine not in ("local", "dask"):
         raise ParameterError(f"engine must be local or dask, got {engine!r}")
     if engine == "local":
