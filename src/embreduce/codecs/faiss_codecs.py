@@ -20,12 +20,14 @@ unit float query ``q`` against a code decoding to ``x`` as FAISS's L2 search doe
 ``1 - |q - x|^2 / 2`` (:attr:`FaissCodec.similarity`: the cosine when ``x`` is exact), for
 every quantizer but RaBitQ, whose FAISS search estimates the inner product. The inner
 product of decoded vectors would favour codes whose decoded norm came out large: on BEIR
-ArguAna (all-MiniLM-L6-v2) RQ16x8 keeps 95.2 % of float32 nDCG@10 scored that way and
-98.8 % scored by L2, PQ16x8 73.6 % and 77.5 %. The residual quantizer computes the norm of a code
-from its codebooks (``ST_norm_from_LUT``: exact, no extra bytes); LSQ decodes each code to
-search (exact, slow).
-The fitted index is kept as FAISS's own serialization (``faiss.serialize_index``:
-FAISS's format, not pickle) in one ``uint8`` array, ``index_``, which the codec folder's
+ArguAna (all-MiniLM-L6-v2) RQ16x8 keeps 95.3-96.6 % of float32 nDCG@10 scored that way and
+97.4-99.1 % scored by L2, PQ16x8 73-75 % and 77-78 % (``benchmarks/bench_similarity.py``).
+The residual quantizer computes the norm of a code from its codebooks (``ST_norm_from_LUT``:
+exact, no extra bytes; ``embreduce index`` stores it beside the code instead, for speed);
+LSQ decodes each code to search (exact, slow).
+
+The fitted index is kept as FAISS's own serialization (``faiss.serialize_index``: FAISS's
+format, not pickle) in one ``uint8`` array, ``index_``, which the codec folder's
 safetensors file holds.
 """
 
