@@ -14,6 +14,7 @@ Run::
     .venv/bin/python benchmarks/bench_study.py --busy
     .venv/bin/python benchmarks/bench_study.py --busy faiss
     .venv/bin/python benchmarks/bench_study.py --sentences 10000   # the 10k-sentence study
+    .venv/bin/python benchmarks/bench_study.py --sentences 10000 --profile   # where it goes
 """
 
 from __future__ import annotations
@@ -115,6 +116,29 @@ def sentences_study(n: int) -> None:
     phases(ours, seconds["embreduce study"])
 
 
+def profile_study(n: int, top: int = 25) -> None:
+    """The study of ``n`` sentences alone, under cProfile: the embreduce functions that
+    take the most time, cumulative (cProfile's overhead makes every figure larger)."""
+    import pstats
+
+    texts = sentences_file(n)
+    settings = [arg for arg in DEMO if arg not in ("--words", "512")]
+    stats_file = OUT / f"profile-{n}.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "embreduce.cli",
+               "study", str(texts), *settings, "-o", str(OUT / f"profiled-{n}"), "--overwrite",
+               "--quiet"]  # fmt: skip
+    seconds, _ = timed(command)
+    print(f"study of {n:,} sentences under cProfile: {seconds:.1f} s")
+    stats = pstats.Stats(str(stats_file))
+    rows = []
+    for (path, line, name), (_, calls, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "embreduce" in path and not name.startswith("<"):
+            short = path.split("embreduce/", 1)[-1]
+            rows.append((cumulative, calls, f"{short}:{line} {name}"))
+    for cumulative, calls, where in sorted(rows, reverse=True)[:top]:
+        print(f"  {cumulative:8.1f} s  {calls:8d} calls  {where}")
+
+
 def phases(folder: Path, wall: float) -> None:
     """Where a study's ``wall`` seconds went: start-up and embedding (before the study's
     clock starts), each reducer's fits (its rows' ``fit_seconds``), and the rest."""
@@ -158,8 +182,16 @@ def main() -> None:
         help="beside a niced neighbour: a one-thread busy loop (default) or a FAISS search "
         "on every core",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --sentences: the study alone under cProfile, its costliest functions",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.sentences and args.profile:
+        profile_study(args.sentences)
+        return
     if args.sentences:
         sentences_study(args.sentences)
         return
