@@ -144,6 +144,28 @@ def test_codes_with_no_exact_faiss_form_are_refused(corpus, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_rabitq_is_refused_since_faiss_searches_it_otherwise_than_the_study_judged(
+    corpus, tmp_path
+):
+    folder, X, _, _ = corpus
+    reducer = make_reducer("pca", 16, random_state=0).fit(X)
+    model = tmp_path / "pca-16"
+    save_reducer(reducer, model)
+    codec = FaissCodec("rabitq").fit(reducer.transform(X))
+    save_model_codec(model, codec)
+    R, Q = _unit(reducer.transform(X)), _unit(reducer.transform(X[:20] + 0.1))
+    import faiss
+
+    index = faiss.deserialize_index(codec.index_)
+    index.add(R)
+    faiss_top = index.search(Q, 10)[1]
+    judged_top = np.argsort(-(Q @ codec.decode(codec.encode(R)).T), axis=1)[:, :10]
+    assert (faiss_top != judged_top).any()  # FAISS estimates; the study scored decoded codes
+    with pytest.raises(InputError, match="RaBitQ"):
+        build_index(folder / "corpus.parquet", model, tmp_path / "r.faiss", codec="faiss-rabitq")
+    assert not (tmp_path / "r.faiss").exists()
+
+
 def test_bad_indexes_and_queries_are_one_line(corpus, tmp_path):
     folder, X, _, model = corpus
     files = build_index(folder / "corpus.parquet", model, tmp_path / "c.faiss", codec="faiss-pq8")

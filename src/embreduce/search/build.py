@@ -6,8 +6,8 @@ with ``faiss.read_index`` and searches float queries with no embreduce installed
 - the reducer as a ``LinearTransform`` (``y = A x + b``: every linear reducer, PCA's centring
   as the bias), then a ``NormalizationTransform`` (the study scores unit vectors);
 - the codec as the FAISS index that stores the same codes: a FAISS codec's own trained
-  index (PQ, OPQ, RQ, LSQ, SQ, RaBitQ), or ``IndexFlatIP`` for float32 vectors. A codec
-  index searches by L2 (RaBitQ by inner product), as the study scored it: a FAISS user
+  index (PQ, OPQ, RQ, LSQ, SQ), or ``IndexFlatIP`` for float32 vectors. A codec
+  index searches by L2, as the study scored it: a FAISS user
   gets squared distances ``d``, and ``embreduce search`` reports ``1 - d / 2`` (the cosine
   when a code is exact);
 - FAISS's own sequential ids, the corpus rows (``<index>.ids.parquet`` maps them to your
@@ -16,7 +16,9 @@ with ``faiss.read_index`` and searches float queries with no embreduce installed
 
 Our per-dimension scalar codes (8, 4, 2, 1 bits) are scored as the cosine of their decoded
 vectors, which no FAISS index computes exactly: they are refused with what to use instead
-(a study with ``--faiss sq8,sq4``, or float32), never approximated silently.
+(a study with ``--faiss sq8,sq4``, or float32), never approximated silently. So is RaBitQ:
+FAISS's RaBitQ search estimates the inner product its own way, not from the decoded codes
+the study judged.
 
 Beside the index: ``<index>.ids.parquet`` (row, id, text) and ``<index>.json`` (embedding
 model, reducer, codec, the study it came from, the SHA-256 of the index file).
@@ -116,6 +118,12 @@ def faiss_chain(
     fitted = load_model_codec(model_dir, codec=codec)
     if fitted is None:
         inner, codec_name = faiss.IndexFlatIP(int(k)), "float32"
+    elif isinstance(fitted, FaissCodec) and fitted.quantizer == "rabitq":
+        raise InputError(
+            f"{model_dir}: FAISS's RaBitQ search estimates each score its own way, not from "
+            "the decoded codes the study judged (their top 10s differ); build from another "
+            "FAISS codec (pq, opq, rq, sq8, sq4) or from float32 (--codec none)"
+        )
     elif isinstance(fitted, FaissCodec):
         inner = faiss.deserialize_index(np.ascontiguousarray(fitted.index_, np.uint8))
         codec_name = fitted.folder_id
