@@ -19,6 +19,7 @@ import argparse
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -108,11 +109,15 @@ def inverted_lists(model: str, codec: str, nlist: int = 64) -> None:
     queries = np.load(DATA / "queries-test-minilm.npz")
     Q, ids = queries["vectors"], list(queries["ids"])
     qrels = read_qrels(DATA / "qrels/test.tsv")
+    start = time.perf_counter()
     reference = flat.search_rows(Q, 10)[0]
+    print(f"flat code index: {time.perf_counter() - start:.2f} s for {len(Q):,} queries")
     print(f"--ivf {nlist} over the same codes ({len(flat):,} documents, {len(Q):,} queries)")
     for nprobe in (1, 4, 8, 16, nlist):
         found.set_nprobe(nprobe)
+        start = time.perf_counter()
         rows = found.search_rows(Q, 10)[0]
+        print(f"nprobe {nprobe:3d}: {time.perf_counter() - start:.2f} s")
         kept = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, reference, strict=True)])
         ndcg = evaluate_index(found, ids, Q, qrels)["ndcg_at_10"]
         print(f"nprobe {nprobe:3d} ({nprobe / nlist:.0%} of the lists): top 10 of the flat "
