@@ -152,7 +152,7 @@ class FaissCodec(Codec):
         """The FAISS metric this codec's index is built for (see :attr:`similarity`)."""
         import faiss
 
-        return faiss.METRIC_INNER_PRODUCT if self.quantizer == "rabitq" else faiss.METRIC_L2
+        return faiss.METRIC_L2 if self.similarity == "l2" else faiss.METRIC_INNER_PRODUCT
 
     @property
     def folder_id(self) -> str:

@@ -160,13 +160,12 @@ def faiss_chain(
 
 def _set_rq_norm(index: Any, rq_norm: str) -> None:
     """A residual quantizer's L2 index keeps each code's norm as a float (``"float"``), or
-    computes it from the codebooks (``"codebooks"``, how the codec was fitted)."""
+    computes it from the codebooks (``"codebooks"``, how the codec was fitted; a codec
+    fitted for another metric was refused when it was loaded)."""
     import faiss
 
     inner = faiss.downcast_index(index)
     if rq_norm == "codebooks" or not isinstance(inner, faiss.IndexResidualQuantizer):
-        return
-    if inner.metric_type != faiss.METRIC_L2:
         return
     inner.rq.search_type = faiss.AdditiveQuantizer.ST_norm_float
     inner.rq.set_derived_values()  # the code grows by the norm's 32 bits
