@@ -21,7 +21,7 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args])
 
 
-COMMANDS = {"embed", "study", "report", "compress", "export", "map"}
+COMMANDS = {"embed", "study", "report", "compress", "export", "map", "index", "search"}
 
 
 def test_help_lists_the_commands():
@@ -30,6 +30,48 @@ def test_help_lists_the_commands():
     panel = result.output.split("Commands")[1]
     listed = {line.strip("│ ").split()[0] for line in panel.splitlines() if line.startswith("│ ")}
     assert COMMANDS <= listed, listed
+
+
+def test_help_lines_are_the_commands_own_docstrings():
+    """--help lists the commands without building them; its lines must not drift."""
+    import inspect
+
+    import typer.main
+
+    from embreduce.cli.app import COMMANDS as table
+    from embreduce.cli.app import LazyCommands
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyCommands)
+    assert set(table) == COMMANDS
+    for name, (_, summary) in table.items():
+        command = group.get_command(None, name)
+        assert command.name == name
+        first = inspect.cleandoc(command.help).split("\n\n")[0]
+        assert " ".join(first.split()) == summary, name
+
+
+def test_top_level_help_imports_no_command(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from embreduce.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('embreduce.cli.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "study_command" not in loaded and "options" not in loaded, loaded
+
+
+def test_a_misspelt_command_gets_a_suggestion():
+    result = invoke("studdy")
+    assert result.exit_code == 2
+    assert "Did you mean 'study'" in result.output
 
 
 # One test per command, on one small study of 60 words: exit code, output and files.

@@ -6,11 +6,11 @@ the traceback instead.
 
 :mod:`~embreduce.cli.app` holds the Typer app and its error handling,
 :mod:`~embreduce.cli.options` the shared options, :mod:`~embreduce.cli.printing` the
-tables, and the commands register themselves on import.
+tables; each command module registers its commands when the app first needs them.
 """
 
-# the commands register themselves on import, in the order --help lists them
-from embreduce.cli import embed_command, study_command, compress_commands, search_commands, pages  # noqa: F401, I001
+# The commands register themselves when their modules are imported, which the app does
+# on first use (`embreduce.cli.app.COMMANDS` lists them).
 from embreduce.cli.app import app, main, user_errors
 
 __all__ = ["app", "main", "user_errors"]
