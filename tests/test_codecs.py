@@ -227,7 +227,7 @@ def test_load_checks_what_it_reads(tmp_path):
 
 
 def test_unfitted_codec_cannot_encode():
-    from sklearn.exceptions import NotFittedError
+    from embreduce.params import NotFittedError
 
     with pytest.raises(NotFittedError):
         QuantizationCodec().encode(vectors())

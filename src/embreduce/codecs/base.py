@@ -1,7 +1,8 @@
 """What every codec is (:class:`Codec`) and the registry of codecs (:class:`CodecSpec`).
 
 A codec turns float vectors into rows of bytes and back, FAISS's quantizer interface in
-scikit-learn's clothes: ``fit`` on training vectors, ``encode`` to ``uint8`` rows of
+scikit-learn's clothes (its parameter contract, :class:`embreduce.params.Parameters`, taken
+without importing scikit-learn, so that loading a codec stays fast): ``fit`` on training vectors, ``encode`` to ``uint8`` rows of
 ``bytes_per_vector()`` bytes, ``decode`` to float32, and how two codes are compared
 (``compare``: the cosine of the decoded vectors, or Hamming for binary codes). Its fitted
 state is named float arrays, saved with :mod:`embreduce.folders`; its parameters are plain
@@ -19,16 +20,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from embreduce.exceptions import InputError, ParameterError
+from embreduce.params import Parameters, check_fitted
 
 COMPARISONS = ("cosine", "hamming")
 """How codes are compared: the cosine of the decoded vectors, or Hamming (1-bit codes)."""
 
 
-class Codec(BaseEstimator):
+class Codec(Parameters):
     """The interface of every codec; subclasses fill in the five methods marked below.
 
     Attributes
@@ -107,12 +107,12 @@ class Codec(BaseEstimator):
 
     def expected_arrays(self) -> dict[str, tuple[int, ...]]:
         """The arrays a fitted codec of these parameters holds, with their shapes."""
-        check_is_fitted(self, "n_features_in_")
+        check_fitted(self, "n_features_in_")
         return {name: tuple(v.shape) for name, v in self.get_state().items()}
 
     def describe(self) -> dict[str, Any]:
         """The codec as provenance: its id, bytes a vector, dimensions and parameters."""
-        check_is_fitted(self, "n_features_in_")
+        check_fitted(self, "n_features_in_")
         return {
             "codec": self.codec_name,
             "id": codec_id(self),

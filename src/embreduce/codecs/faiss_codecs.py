@@ -38,12 +38,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.utils.validation import check_is_fitted
 
 from embreduce.choices import FAISS_QUANTIZERS
 from embreduce.codecs import scalar as _scalar  # noqa: F401  (registered first: the default)
 from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
+from embreduce.params import check_fitted
 from embreduce.validation import check_int, check_vectors
 from embreduce.validation import unit_float32 as _unit_rows
 
@@ -249,7 +249,7 @@ class FaissCodec(Codec):
         self._index = index
 
     def _faiss_index(self) -> Any:
-        check_is_fitted(self, "index_")
+        check_fitted(self, "index_")
         if getattr(self, "_index", None) is None:
             import faiss
 

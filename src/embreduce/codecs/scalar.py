@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.utils.validation import check_is_fitted
 
 from embreduce.choices import BITS, ROTATED_MAX_BITS, ROTATIONS
 from embreduce.codecs.base import Codec, CodecSpec, register_codec
 from embreduce.exceptions import InputError, ParameterError
+from embreduce.params import check_fitted
 from embreduce.validation import check_int, check_vectors
 
 CALIBRATIONS = ("quantile", "minmax")
@@ -309,7 +309,7 @@ class QuantizationCodec(Codec):
     def bytes_per_vector(self, n_dims: int | None = None) -> int:
         """Bytes one encoded vector takes (``n_dims`` defaults to the fitted dimension)."""
         if n_dims is None:
-            check_is_fitted(self, "n_features_in_")
+            check_fitted(self, "n_features_in_")
             n_dims = self.n_features_in_
         return bytes_per_vector(n_dims, self.bits)
 
@@ -326,7 +326,7 @@ class QuantizationCodec(Codec):
         -------
         ndarray of uint8, shape (n_samples, ceil(n_features_in_ * bits / 8))
         """
-        check_is_fitted(self, "n_features_in_")
+        check_fitted(self, "n_features_in_")
         X = check_vectors(X, name="X")
         self._check_width(X.shape[1], "X", "dimensions")
         out = np.empty((X.shape[0], self.bytes_per_vector()), np.uint8)
@@ -350,7 +350,7 @@ class QuantizationCodec(Codec):
         -------
         ndarray of float32, shape (n_samples, n_features_in_)
         """
-        check_is_fitted(self, "n_features_in_")
+        check_fitted(self, "n_features_in_")
         codes = np.asarray(codes)
         if codes.dtype != np.uint8 or codes.ndim != 2:
             raise InputError(
@@ -374,7 +374,7 @@ class QuantizationCodec(Codec):
         exact, and a cosine computed in floats (after a rotation back, say) is rounded to
         this grid before ranking, so float rounding does not break them.
         """
-        check_is_fitted(self, "n_features_in_")
+        check_fitted(self, "n_features_in_")
         if int(self.bits) == 1 and self.one_bit == "sign":
             return int(self.n_features_in_)
         return None

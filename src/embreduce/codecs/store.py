@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from embreduce.codecs.base import Codec, codec_id, get_codec_spec
 from embreduce.codecs.scalar import (
@@ -46,6 +45,7 @@ from embreduce.folders import (
     write_arrays,
 )
 from embreduce.outputs import PathLike, atomic_write, check_output_file
+from embreduce.params import check_fitted
 
 CODEC_CONFIG = "codec.json"
 CODEC_WEIGHTS = "codec.safetensors"
@@ -115,7 +115,7 @@ def save_codec(
     OutputError
         A codec is already there without ``overwrite``, or the folder cannot be written.
     """
-    check_is_fitted(codec, "n_features_in_")
+    check_fitted(codec, "n_features_in_")
     get_codec_spec(codec.codec_name)  # only a registered codec can be read back
     folder = Path(folder)
     config_path = check_output_file(folder / CODEC_CONFIG, suffixes=(".json",), overwrite=overwrite)
