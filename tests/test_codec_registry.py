@@ -113,3 +113,41 @@ def test_codec_ids_rebuild_the_scalar_codecs():
     for codec in (QuantizationCodec(4), QuantizationCodec(1, rotation="itq", quantile=0.01)):
         assert codec_from_id(codec_id(codec)).get_params() == codec.get_params()
     assert codec_id(QuantizationCodec(8)) == "scalar:bits=8"
+
+
+# The codecs take scikit-learn's parameter contract without importing scikit-learn.
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        QuantizationCodec(),
+        QuantizationCodec(bits=2, rotation="itq", random_state=7),
+        HalfCodec(margin=0.5),
+    ],
+    ids=repr,
+)
+def test_codec_parameters_behave_as_scikit_learns(codec):
+    from sklearn.base import BaseEstimator, clone
+
+    class Reference(BaseEstimator):  # the same __init__ under scikit-learn's own mixin
+        __init__ = type(codec).__init__
+
+    reference = Reference(**codec.get_params())
+    assert codec.get_params() == reference.get_params()
+    assert repr(codec).split("(", 1)[1] == repr(reference).split("(", 1)[1]
+    copy = clone(codec)
+    assert type(copy) is type(codec) and copy.get_params() == codec.get_params()
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        codec.set_params(no_such_thing=1)
+
+
+def test_compress_path_does_not_import_scikit_learn(tmp_path):
+    """Importing scikit-learn costs more than compressing a million vectors: the codecs
+    and the compress module load without it."""
+    import subprocess
+    import sys
+
+    code = "import sys, embreduce.codecs, embreduce.compress; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

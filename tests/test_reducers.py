@@ -230,6 +230,49 @@ def test_load_rejects_weights_of_the_wrong_shape(X, tmp_path):
         load_reducer(out)
 
 
+# compress reads a saved linear model as its map, without building the estimator
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [(name, {}) for name in SAVABLE]
+    + [("pca", {"whiten": True}), ("encoder", {"hidden_layers": (6,)})],
+)
+def test_a_saved_models_map_is_the_estimators_bit_for_bit(name, params, X, tmp_path):
+    from embreduce.reducers import load_linear_map
+
+    reducer = make_reducer(name, 4, random_state=0, **{**FAST.get(name, {}), **params}).fit(X)
+    folder = save_reducer(reducer, tmp_path / name)
+    expected = linear_map(load_reducer(folder))
+    found = load_linear_map(folder)
+    if expected is None:  # the MLP, and an encoder given hidden layers
+        assert found is None
+        return
+    assert found.method == name and found.n_features_in_ == 12
+    np.testing.assert_array_equal(found.weights, expected[0])
+    np.testing.assert_array_equal(found.bias, expected[1])
+    np.testing.assert_array_equal(
+        found.transform(X), X.astype(np.float64) @ expected[0] + expected[1]
+    )
+
+
+def test_a_saved_models_map_checks_the_arrays_it_reads(X, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from embreduce.reducers import load_linear_map
+
+    folder = save_reducer(fitted("pca", X), tmp_path / "m")
+    arrays = load_file(str(folder / "model.safetensors"))
+    arrays["mean_"] = np.full(12, np.nan, dtype=arrays["mean_"].dtype)
+    save_file(arrays, str(folder / "model.safetensors"))
+    with pytest.raises(InputError, match="'mean_' holds NaN"):
+        load_linear_map(folder)
+    del arrays["mean_"]
+    save_file(arrays, str(folder / "model.safetensors"))
+    with pytest.raises(InputError, match=r"missing: \['mean_'\]"):
+        load_linear_map(folder)
+
+
 def test_supports_transform():
     assert [n for n in available_reducers() if not supports_transform(n)] == ["tsne"]
 

@@ -58,8 +58,9 @@ class Compressor:
 
     Parameters
     ----------
-    reducer : estimator
-        A fitted reducer, e.g. from :func:`embreduce.reducers.load_reducer`.
+    reducer : estimator or LinearMap
+        A fitted reducer, e.g. from :func:`embreduce.reducers.load_reducer`, or a saved
+        linear reducer's map (:func:`embreduce.reducers.load_linear_map`).
     method : str, optional
         The reducer's name, for messages and provenance.
     dtype : {"float32", "float16"}
@@ -98,7 +99,7 @@ class Compressor:
         normalize: bool = False,
         codec: Any = None,
     ) -> None:
-        from embreduce.reducers import linear_map
+        from embreduce.reducers.linear import LinearMap
 
         if dtype not in DTYPES:
             raise ParameterError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
@@ -107,7 +108,8 @@ class Compressor:
                 "bits: codes are calibrated on the reducer's float32 output; they take no "
                 "normalize or dtype (decode the codes, then normalize)"
             )
-        self.method = method or type(reducer).__name__
+        own = reducer.method if isinstance(reducer, LinearMap) else type(reducer).__name__
+        self.method = method or own
         self.dtype = dtype
         self.normalize = normalize
         self.codec = codec
@@ -115,7 +117,12 @@ class Compressor:
         if n_in is None:
             raise InputError(f"the {self.method} reducer is not fitted")
         self.n_features_in = int(n_in)
-        pair = linear_map(reducer)
+        if isinstance(reducer, LinearMap):
+            pair: tuple[Any, Any] | None = (reducer.weights, reducer.bias)
+        else:
+            from embreduce.reducers import linear_map
+
+            pair = linear_map(reducer)
         if pair is not None:
             W, b = pair
             self.weights: NDArray[np.float32] | None = np.ascontiguousarray(W, dtype=np.float32)
@@ -160,12 +167,13 @@ class Compressor:
         ``codec`` picks any saved codec by its folder id (``codec-<id>/``: ``"4bit"``,
         ``"2bit-itq"``, or another registered family's), instead of ``bits``.
         """
-        from embreduce.reducers import load_reducer
+        from embreduce.reducers import load_linear_map, load_reducer
 
         directory = Path(directory)
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
-        reducer = load_reducer(directory)
+        # a linear model is read as its map: no estimator, no scikit-learn to import
+        reducer = load_linear_map(directory) or load_reducer(directory)
         chosen = bits is not None or codec is not None
         codec = load_model_codec(directory, bits, rotation, codec=codec)
         if not chosen and (normalize or dtype != "float32"):

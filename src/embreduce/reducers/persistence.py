@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.utils.validation import check_is_fitted
 
 from embreduce.exceptions import InputError
 from embreduce.folders import (
@@ -114,6 +113,8 @@ def save_reducer(
     >>> np.allclose(back.transform(X), pca.transform(X))
     True
     """
+    from sklearn.utils.validation import check_is_fitted
+
     inferred = method_of(reducer)
     if method is not None and method != inferred:
         raise InputError(f"method='{method}' does not match the reducer, a '{inferred}'")
@@ -189,12 +190,8 @@ def load_reducer(directory: str | Path) -> Any:
     embreduce.exceptions.ModelNotFoundError: no reducer saved at no/such/folder: ...
     """
     directory = Path(directory)
-    config = _read_config(directory)
-    arrays = _read_arrays(directory)
-    manifest = config.get("arrays") if isinstance(config.get("arrays"), dict) else {}
-    for name, info in manifest.items():
-        if name in arrays and isinstance(info, dict) and info.get("order") == "F":
-            arrays[name] = np.asfortranarray(arrays[name])
+    config = read_reducer_config(directory)
+    arrays = read_reducer_arrays(directory, config)
     method, d, k = config["method"], config["n_features_in"], config["n_components"]
     spec = next((s for s in all_specs() if s.name == method and s.can_save), None)
     if spec is None:
@@ -297,7 +294,8 @@ def check_array_shapes(
 # ---------------------------------------------------------------------- reading files
 
 
-def _read_config(directory: Path) -> dict[str, Any]:
+def read_reducer_config(directory: Path) -> dict[str, Any]:
+    """The checked ``config.json`` of a saved reducer (:class:`InputError` if it is not one)."""
     path = directory / CONFIG_NAME
     required = ("format_version", "method", "params", "n_features_in", "n_components")
     config = read_config(directory, CONFIG_NAME, what="reducer", required=required)
@@ -306,8 +304,15 @@ def _read_config(directory: Path) -> dict[str, Any]:
     return config
 
 
-def _read_arrays(directory: Path) -> dict[str, NDArray]:
-    return read_arrays(directory, WEIGHTS_NAME, what="reducer")
+def read_reducer_arrays(directory: Path, config: dict[str, Any]) -> dict[str, NDArray]:
+    """The arrays of a saved reducer's ``model.safetensors``, each in the memory order it
+    was saved from (``config["arrays"]``), so that products with them give the same bits."""
+    arrays = read_arrays(directory, WEIGHTS_NAME, what="reducer")
+    manifest = config.get("arrays") if isinstance(config.get("arrays"), dict) else {}
+    for name, info in manifest.items():
+        if name in arrays and isinstance(info, dict) and info.get("order") == "F":
+            arrays[name] = np.asfortranarray(arrays[name])
+    return arrays
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:

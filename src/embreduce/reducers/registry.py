@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.random_projection import GaussianRandomProjection
 
@@ -23,9 +21,8 @@ from embreduce.reducers.baselines import (
     UncentredSVD,
 )
 from embreduce.reducers.encoder import CosineSimilarityEncoder
+from embreduce.reducers.linear import Linear, components_map, of_estimator, pca_map, truncate_map
 from embreduce.reducers.spec import DenseStack, ReducerSpec, register
-
-Linear = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
 def _pca(n_components: Any = None, *, random_state: Any = 0, **params: Any) -> PCAReducer:
@@ -80,20 +77,15 @@ def _encoder_mlp(
 
 
 def _pca_linear(reducer: Any) -> Linear:
-    W = reducer.components_.T.astype(np.float64)
-    if reducer.whiten:
-        W = W / np.sqrt(reducer.explained_variance_.astype(np.float64))
-    return W, -reducer.mean_.astype(np.float64) @ W
+    return pca_map(of_estimator(reducer))
 
 
 def _components_linear(reducer: Any) -> Linear:
-    W = np.asarray(reducer.components_.T, dtype=np.float64)
-    return W, np.zeros(W.shape[1])
+    return components_map(of_estimator(reducer))
 
 
 def _truncate_linear(reducer: Any) -> Linear:
-    W = np.eye(reducer.n_features_in_, dtype=np.float64)[:, : reducer.n_components]
-    return W, np.zeros(W.shape[1])
+    return truncate_map(of_estimator(reducer))
 
 
 def _one_dense(linear: Any) -> Any:

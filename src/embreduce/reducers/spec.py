@@ -105,21 +105,28 @@ def register(*specs: ReducerSpec) -> None:
         _REGISTRY[spec.name] = spec
 
 
+def _registry() -> dict[str, ReducerSpec]:
+    if not _REGISTRY:  # the package imports its modules on first use: declare the specs
+        import embreduce.reducers.registry  # noqa: F401
+    return _REGISTRY
+
+
 def all_specs() -> list[ReducerSpec]:
     """Every registered spec, in registration order."""
-    return list(_REGISTRY.values())
+    return list(_registry().values())
 
 
 def get_spec(name: str) -> ReducerSpec:
     """The spec named ``name``; :class:`InputError` listing the names when there is none."""
-    if name not in _REGISTRY:
-        raise InputError(f"unknown reducer {name!r}; choose one of: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    registry = _registry()
+    if name not in registry:
+        raise InputError(f"unknown reducer {name!r}; choose one of: {', '.join(registry)}")
+    return registry[name]
 
 
 def spec_of(reducer: Any) -> ReducerSpec | None:
     """The spec of an estimator instance, or None when it is none of the registered ones."""
-    for spec in _REGISTRY.values():
+    for spec in _registry().values():
         if spec.matches(reducer):
             return spec
     return None
