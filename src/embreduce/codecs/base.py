@@ -2,11 +2,12 @@
 
 A codec turns float vectors into rows of bytes and back, FAISS's quantizer interface in
 scikit-learn's clothes (its parameter contract, :class:`embreduce.params.Parameters`, taken
-without importing scikit-learn, so that loading a codec stays fast): ``fit`` on training vectors, ``encode`` to ``uint8`` rows of
-``bytes_per_vector()`` bytes, ``decode`` to float32, and how two codes are compared
-(``compare``: the cosine of the decoded vectors, or Hamming for binary codes). Its fitted
-state is named float arrays, saved with :mod:`embreduce.folders`; its parameters are plain
-values, so a codec's registry name and parameters (:func:`codec_id`) rebuild it.
+without importing scikit-learn, so that loading a codec stays fast): ``fit`` on training
+vectors, ``encode`` to ``uint8`` rows of ``bytes_per_vector()`` bytes, ``decode`` to
+float32, and how two codes are compared (``compare``: the cosine of the decoded vectors,
+or Hamming for binary codes). Its fitted state is named float arrays, saved with
+:mod:`embreduce.folders`; its parameters are plain values, so a codec's registry name and
+parameters (:func:`codec_id`) rebuild it.
 
 Adding a codec is one class and one :func:`register_codec` call: the study's grid, the
 model folders, ``compress --codec``, ``export`` and the Dask engine all read the registry.
