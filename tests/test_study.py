@@ -274,8 +274,11 @@ class Interrupted(Exception):
     pass
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("cells_done", [0, 2])
-def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypatch, cells_done):
+def test_an_interrupted_study_leaves_an_incomplete_study_json(
+    tmp_path, monkeypatch, cells_done, threads
+):
     import embreduce.study.run as study_module
 
     real = study_module._study_cell
@@ -291,12 +294,17 @@ def test_an_interrupted_study_leaves_an_incomplete_study_json(tmp_path, monkeypa
     out = tmp_path / "s"
     with pytest.raises(Interrupted):
         run_study(EmbeddingSet(low_rank_vectors()), out, methods=["svd"], dims=[4, 8],
-                  bits=[32], show_progress=False)  # fmt: skip
+                  bits=[32], show_progress=False, threads=threads)  # fmt: skip
     study = json.loads((out / "study.json").read_text())
     assert study["complete"] is False
     rows = load_study(out)["results"]["rows"]
-    assert len(rows) == 2 * cells_done
-    assert (study["recommendation"] is None) == (cells_done == 0)  # the original, then svd-4
+    studied = [(r["method"], int(r["dim"])) for r in rows if r["method"] != "limit"]
+    # the original, then svd-4 finished; svd-8 failed. Side by side, the limit rows of
+    # the cells that ran beside them are kept too: every finished cell, whole
+    assert studied == ([("original", 24)] * 2 + [("svd", 4)] * 2)[: 2 * cells_done]
+    if threads == 1:
+        assert len(rows) == 2 * cells_done
+    assert (study["recommendation"] is None) == (cells_done == 0)
 
 
 def test_a_study_that_measures_nothing_says_so(tmp_path, monkeypatch):
@@ -615,3 +623,50 @@ def test_a_small_study_runs_blas_on_one_thread_and_gives_it_back():
     with pytest.raises(ParameterError, match="threads"):
         with thread_limits(100, 0):
             pass
+
+
+# Cells side by side: a small study runs one cell a thread; the results must not show it.
+
+
+def test_cells_side_by_side_give_the_same_results_and_notes_in_the_same_order(tmp_path):
+    vectors = low_rank_vectors(n=160)
+    weights = np.linspace(0.5, 2.0, len(vectors))
+    args = dict(methods=["pca", "svd", "random", "truncate"], dims=[4, 8], bits=[32, 8, 1],
+                sample_weight=weights, show_progress=False)  # fmt: skip
+    alone = run_study(EmbeddingSet(vectors), tmp_path / "alone", threads=1, **args)
+    together = run_study(EmbeddingSet(vectors), tmp_path / "together", threads=2, **args)
+
+    def without_timings(rows):
+        return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in rows]
+
+    assert without_timings(together.rows) == without_timings(alone.rows)
+    assert together.notes == alone.notes and len(alone.notes) >= 2  # weights used/ignored
+    assert together.recommendation == alone.recommendation
+    with (
+        open(tmp_path / "alone" / "results.csv") as a,
+        open(tmp_path / "together" / "results.csv") as b,
+    ):
+        assert len(a.read().splitlines()) == len(b.read().splitlines())
+
+
+def test_run_side_by_side_runs_items_at_once_and_keeps_the_finished_ones_on_an_error():
+    import threading
+
+    from embreduce.study.threads import run_side_by_side
+
+    meet = threading.Barrier(2, timeout=10)  # passes only if two items run at the same time
+
+    def work(item):
+        if item in ("a", "fail"):
+            meet.wait()  # both running at once, or the barrier times out
+        if item == "fail":
+            raise ValueError("this cell failed")
+        return item.upper()
+
+    assert sorted(run_side_by_side(str.upper, ["x", "y", "z"], 1)) == [(0, "X"), (1, "Y"), (2, "Z")]
+    got = []
+    with pytest.raises(ValueError, match="this cell failed"):
+        for index, value in run_side_by_side(work, ["a", "fail", "c", "d"], 2):
+            got.append((index, value))
+    assert (0, "A") in got  # ran beside the failing one, finished, kept
+    assert len(got) <= 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -188,6 +189,7 @@ def base_distribution(
 
 _REMEMBERED: collections.OrderedDict[bytes, Any] = collections.OrderedDict()
 _REMEMBERED_KEPT = 8  # a study judges every candidate of a split against the same original
+_REMEMBERED_LOCK = threading.Lock()  # a study's cells may run side by side, on threads
 
 
 def _remembered(name: str, values: NDArray, compute: Any) -> Any:
@@ -195,13 +197,14 @@ def _remembered(name: str, values: NDArray, compute: Any) -> Any:
     depends only on the original vectors of a split is computed once, not per candidate."""
     digest = hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).digest()
     key = digest + str((name, values.dtype, values.shape)).encode()
-    if key in _REMEMBERED:
-        _REMEMBERED.move_to_end(key)
-        return _REMEMBERED[key]
-    result = _REMEMBERED[key] = compute(values)
-    if len(_REMEMBERED) > _REMEMBERED_KEPT:
-        _REMEMBERED.popitem(last=False)
-    return result
+    with _REMEMBERED_LOCK:  # held while computing: the others need the same result
+        if key in _REMEMBERED:
+            _REMEMBERED.move_to_end(key)
+            return _REMEMBERED[key]
+        result = _REMEMBERED[key] = compute(values)
+        if len(_REMEMBERED) > _REMEMBERED_KEPT:
+            _REMEMBERED.popitem(last=False)
+        return result
 
 
 def _ranks(values: NDArray) -> NDArray[np.float64]:

@@ -31,7 +31,7 @@ from embreduce.study.ranking import rank_rows, recommend
 from embreduce.study.results import _row, _versions, write_results
 from embreduce.study.retrieval import QueryVectors, RetrievalTask, measure_retrieval
 from embreduce.study.settings import StudySettings, split_holdout
-from embreduce.study.threads import thread_limits
+from embreduce.study.threads import run_side_by_side, thread_limits
 from embreduce.study.weights import _note_weights, _takes_sample_weight, _training_weights
 from embreduce.validation import check_vectors
 
@@ -223,8 +223,8 @@ def run_study(
     _start_record(run, data, eval_data, record)
     if settings.quantizers:
         import faiss  # noqa: F401  (loaded now, so that its threads are set with the others)
-    with thread_limits(len(run.splits["train"]), threads):
-        _run_cells(run, show_progress)
+    with thread_limits(len(run.splits["train"]), threads) as jobs:
+        _run_cells(run, show_progress, jobs)
     _save_default_codec(run)
     if not any(r["method"] not in (LIMIT, ORIGINAL) for r in run.rows):
         raise InputError(
@@ -388,24 +388,35 @@ def _start_record(
     run.save()
 
 
-def _run_cells(run: _Run, show_progress: bool) -> None:
-    """The original vectors at each precision, every method x dim x bits, the limit rows.
+def _run_cells(run: _Run, show_progress: bool, jobs: int = 1) -> None:
+    """The original vectors at each precision, every method x dim x bits, the limit rows;
+    ``jobs`` cells at once (:func:`run_side_by_side`).
 
-    The files are rewritten every :data:`CHECKPOINT_SECONDS` and at the end, also when
-    the run is interrupted (Ctrl-C, SIGTERM, an error).
+    Each cell keeps its own notes; the rows and notes are kept in the cells' order, so a
+    study's results do not depend on how many ran at once. The files are rewritten every
+    :data:`CHECKPOINT_SECONDS` and at the end, also when the run is interrupted (Ctrl-C,
+    SIGTERM, an error), with every cell finished by then.
     """
     s = run.settings
     cells = [(ORIGINAL, run.splits["train"].shape[1])]
     cells += [(m, d) for m in s.methods for d in run.dims]
     cells += [(LIMIT, d) for d in run.dims] if s.limit else []
+    earlier_notes = list(run.notes)
+    done: dict[int, tuple[list[dict[str, Any]], list[str]]] = {}
+
+    def work(cell: tuple[str, int]) -> tuple[list[dict[str, Any]], list[str]]:
+        method, dim = cell
+        own = dataclasses.replace(run, notes=[])  # the same inputs; notes of its own
+        rows = _limit_cell(own, dim) if method == LIMIT else _study_cell(own, method, dim)
+        return rows, own.notes
+
     try:
         with progress_bar("Study", len(cells), enabled=show_progress) as bar:
-            for method, dim in cells:
-                if method == LIMIT:
-                    cell = _limit_cell(run, dim)
-                else:
-                    cell = _study_cell(run, method, dim)
-                run.rows.extend(cell)
+            for index, result in run_side_by_side(work, cells, jobs):
+                done[index] = result
+                run.rows = [row for i in sorted(done) for row in done[i][0]]
+                notes = earlier_notes + [n for i in sorted(done) for n in done[i][1]]
+                run.notes = list(dict.fromkeys(notes))
                 run.checkpoint()
                 bar.advance(1)
         run.record["complete"] = True
