@@ -443,8 +443,9 @@ ThreadsOpt = Annotated[
     typer.Option(
         "--threads",
         min=1,
-        help="Threads for BLAS and torch; default every core. Studies of up to 4,096 "
-        "training vectors run BLAS on one thread (faster at that size).",
+        help="Threads for BLAS, torch and FAISS; default every core. Studies of up to 4,096 "
+        "training vectors run that many candidates at once, each on one thread (faster at "
+        "that size); 1 runs them one after the other.",
     ),
 ]
 JobsOpt = Annotated[

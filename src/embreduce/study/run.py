@@ -191,10 +191,11 @@ def run_study(
     show_progress : bool
         Draw a progress bar over the grid.
     threads : int, optional
-        Threads for BLAS and torch; default every core. Up to :data:`SMALL_ROWS` training
-        vectors BLAS gets one thread whatever this says: for fits and similarity strips this
-        small one thread is faster, and does not fight torch's pool or another process for
-        the cores (see BENCHMARKS.md).
+        Threads for BLAS, torch and FAISS; default every core. Up to :data:`SMALL_ROWS`
+        training vectors, ``threads`` candidates (cells: one reducer at one dim with all its
+        codecs) run at once, each with BLAS, torch and FAISS on one thread: for fits and
+        similarity strips this small one thread is faster, and pools never fight each other
+        for the cores (see BENCHMARKS.md). The results are the same for any ``threads``.
 
     Returns
     -------
