@@ -1,6 +1,11 @@
 """Errors that embreduce raises for its users."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 class EmbreduceError(Exception):
     """A failure the user can fix: bad input, a missing model, an impossible request.
 

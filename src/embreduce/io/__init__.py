@@ -7,52 +7,49 @@ and written, whole or streamed; :mod:`~embreduce.io.vectors` picks the format by
 Every writer goes through :func:`embreduce.outputs.atomic_write`, so a failed run never
 leaves a half file. Every reader returns an :class:`EmbeddingSet` (vectors + optional texts
 and metadata) or, for inputs that hold texts to embed, a :class:`TextItems`.
+
+The names below are imported on first use (PEP 562): reading or writing ``.npy`` loads
+neither pandas nor pyarrow (0.5 s), which the tables and Parquet need.
 """
 
-from embreduce.io.columns import CODES_COLUMN, TEXT_COLUMN, VECTOR_COLUMN
-from embreduce.io.embedding_set import EmbeddingSet
-from embreduce.io.info import parquet_info, write_json
-from embreduce.io.npz import npz_labels, npz_text_array
-from embreduce.io.pairs import LabelledPairs, read_pairs
-from embreduce.io.parquet import (
-    ROW_GROUP_ROWS,
-    arrow_to_vectors,
-    codes_to_arrow,
-    find_vector_column,
-    read_parquet_schema,
-    vector_field,
-    vectors_to_arrow,
-)
-from embreduce.io.sinks import open_sink
-from embreduce.io.source import VectorSource
-from embreduce.io.texts import TextItems, holds_vectors, read_items
-from embreduce.io.vectors import VECTOR_SUFFIXES, load_vectors, open_source, save_vectors
+from __future__ import annotations
 
-__all__ = [
-    "CODES_COLUMN",
-    "ROW_GROUP_ROWS",
-    "TEXT_COLUMN",
-    "VECTOR_COLUMN",
-    "VECTOR_SUFFIXES",
-    "EmbeddingSet",
-    "LabelledPairs",
-    "TextItems",
-    "VectorSource",
-    "arrow_to_vectors",
-    "codes_to_arrow",
-    "find_vector_column",
-    "holds_vectors",
-    "load_vectors",
-    "npz_labels",
-    "npz_text_array",
-    "open_sink",
-    "open_source",
-    "parquet_info",
-    "read_items",
-    "read_pairs",
-    "read_parquet_schema",
-    "save_vectors",
-    "vector_field",
-    "vectors_to_arrow",
-    "write_json",
-]
+from embreduce.lazy import lazy_getattr
+
+_WHERE = {
+    "CODES_COLUMN": "embreduce.io.columns",
+    "EmbeddingSet": "embreduce.io.embedding_set",
+    "LabelledPairs": "embreduce.io.pairs",
+    "ROW_GROUP_ROWS": "embreduce.io.parquet",
+    "TEXT_COLUMN": "embreduce.io.columns",
+    "TextItems": "embreduce.io.texts",
+    "VECTOR_COLUMN": "embreduce.io.columns",
+    "VECTOR_SUFFIXES": "embreduce.io.vectors",
+    "VectorSource": "embreduce.io.source",
+    "arrow_to_vectors": "embreduce.io.parquet",
+    "codes_to_arrow": "embreduce.io.parquet",
+    "find_vector_column": "embreduce.io.parquet",
+    "holds_vectors": "embreduce.io.texts",
+    "load_vectors": "embreduce.io.vectors",
+    "npz_labels": "embreduce.io.npz",
+    "npz_text_array": "embreduce.io.npz",
+    "open_sink": "embreduce.io.sinks",
+    "open_source": "embreduce.io.vectors",
+    "parquet_info": "embreduce.io.info",
+    "read_items": "embreduce.io.texts",
+    "read_pairs": "embreduce.io.pairs",
+    "read_parquet_schema": "embreduce.io.parquet",
+    "save_vectors": "embreduce.io.vectors",
+    "vector_field": "embreduce.io.parquet",
+    "vectors_to_arrow": "embreduce.io.parquet",
+    "write_json": "embreduce.io.info",
+}
+
+__all__ = sorted(_WHERE)
+
+
+__getattr__ = lazy_getattr(__name__, _WHERE)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

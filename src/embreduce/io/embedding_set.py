@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass

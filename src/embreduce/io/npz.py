@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
@@ -39,6 +38,8 @@ def save_npz(tmp: Path, data: EmbeddingSet) -> None:
     if data.texts is not None:
         arrays["texts"] = npz_text_array(data.texts)
     if data.metadata is not None:
+        import pandas as pd  # loaded already: the metadata is a DataFrame
+
         for col in data.metadata.columns:
             values = data.metadata[col].to_numpy()
             if values.dtype == object or isinstance(data.metadata[col].dtype, pd.StringDtype):
@@ -66,7 +67,11 @@ def load_npz(path: Path) -> EmbeddingSet:
         key = arrays[0]
     vectors = files[key]
     texts, meta, info = npz_labels(files, [k for k in files if k != key], len(vectors), path.name)
-    return EmbeddingSet(vectors, texts, pd.DataFrame(meta) if meta else None, info)
+    if not meta:
+        return EmbeddingSet(vectors, texts, None, info)
+    import pandas as pd  # only for metadata columns
+
+    return EmbeddingSet(vectors, texts, pd.DataFrame(meta), info)
 
 
 def _check_not_codes(path: Path, npz: Any) -> None:

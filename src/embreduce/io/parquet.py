@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, first_line
 from embreduce.io.columns import CODES_COLUMN, TEXT_COLUMN, VECTOR_COLUMN
 from embreduce.io.embedding_set import EmbeddingSet
 from embreduce.io.info import INFO_KEY, check_not_codes, info_json, parquet_info
 from embreduce.io.source import VectorSource
-from embreduce.io.tables import first_line, split_labels, split_numeric_frame
 
 ROW_GROUP_ROWS = 65_536
 """Rows per Parquet row group in the files embreduce writes."""
@@ -182,6 +181,8 @@ def check_parquet_not_codes(path: Path, schema: Any, vector_column: str | None =
 
 def load_parquet(path: Path, text_column: str | None, vector_column: str | None) -> EmbeddingSet:
     """Read a whole Parquet file of vectors: a list column, or all-numeric columns."""
+    from embreduce.io.tables import split_labels, split_numeric_frame  # pandas: when needed
+
     table = read_parquet_table(path)
     check_parquet_not_codes(path, table.schema, vector_column)
     if table.num_rows == 0:

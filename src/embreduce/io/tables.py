@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embreduce.exceptions import InputError
+from embreduce.exceptions import InputError, first_line
 from embreduce.io.columns import TEXT_COLUMN
 from embreduce.io.embedding_set import EmbeddingSet
 
@@ -56,11 +56,6 @@ def read_delimited(path: Path, header: int | None) -> pd.DataFrame:
         raise InputError(f"{path.name}: ragged or malformed table ({first_line(exc)})") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path.name}: the file is empty") from None
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type if it has none)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def is_number(value: str) -> bool:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from embreduce.exceptions import InputError
@@ -16,9 +15,11 @@ from embreduce.io.npy import load_npy, open_npy, save_npy
 from embreduce.io.npz import load_npz, open_npz, save_npz
 from embreduce.io.parquet import load_parquet, open_parquet, save_parquet
 from embreduce.io.source import VectorSource, in_memory_source
-from embreduce.io.tables import load_numeric_table
 from embreduce.outputs import atomic_write, check_output_file
 from embreduce.validation import check_vectors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VECTOR_SUFFIXES = (".npy", ".npz", ".parquet")
 """Suffixes :func:`save_vectors` can write."""
@@ -118,6 +119,8 @@ def load_vectors(
     elif suffix == ".parquet":
         result = load_parquet(path, text_column, vector_column)
     elif suffix in (".csv", ".tsv"):
+        from embreduce.io.tables import load_numeric_table  # pandas: only for tables
+
         result = load_numeric_table(path, text_column)
     else:
         raise InputError(
