@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
+
+
+def lazy_exports(
+    package: str, where: dict[str, str]
+) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
+    """``__all__``, ``__getattr__`` and ``__dir__`` for a package whose names ``where``
+    maps to the modules that define them, imported on first use.
+
+    Examples
+    --------
+    >>> __all__, __getattr__, __dir__ = lazy_exports(__name__, {"dumps": "json"})
+    """
+
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[package])) | set(where))
+
+    return sorted(where), lazy_getattr(package, where), __dir__
 
 
 def lazy_getattr(package: str, where: dict[str, str]) -> Callable[[str], Any]:

@@ -14,7 +14,7 @@ neither pandas nor pyarrow (0.5 s), which the tables and Parquet need.
 
 from __future__ import annotations
 
-from embreduce.lazy import lazy_getattr
+from embreduce.lazy import lazy_exports
 
 _WHERE = {
     "CODES_COLUMN": "embreduce.io.columns",
@@ -45,11 +45,4 @@ _WHERE = {
     "write_json": "embreduce.io.info",
 }
 
-__all__ = sorted(_WHERE)
-
-
-__getattr__ = lazy_getattr(__name__, _WHERE)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

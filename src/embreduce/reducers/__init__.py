@@ -24,7 +24,7 @@ need.
 
 from __future__ import annotations
 
-from embreduce.lazy import lazy_getattr
+from embreduce.lazy import lazy_exports
 
 _WHERE = {
     "CosineSimilarityEncoder": "embreduce.reducers.encoder",
@@ -48,11 +48,4 @@ _WHERE = {
     "supports_transform": "embreduce.reducers.make",
 }
 
-__all__ = sorted(_WHERE)
-
-
-__getattr__ = lazy_getattr(__name__, _WHERE)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -7,7 +7,7 @@ with its ids and a sidecar; :class:`SearchIndex` loads and searches it (texts or
 
 from __future__ import annotations
 
-from embreduce.lazy import lazy_getattr
+from embreduce.lazy import lazy_exports
 
 _WHERE = {
     "IndexFiles": "embreduce.search.build",
@@ -17,10 +17,4 @@ _WHERE = {
     "faiss_chain": "embreduce.search.build",
 }
 
-__all__ = sorted(_WHERE)
-
-__getattr__ = lazy_getattr(__name__, _WHERE)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -23,7 +23,7 @@ package (the report reads :mod:`~embreduce.study.ranking`) does not load the oth
 
 from __future__ import annotations
 
-from embreduce.lazy import lazy_getattr
+from embreduce.lazy import lazy_exports
 
 _WHERE = {
     "DEFAULT_BITS": "embreduce.study.settings",
@@ -60,11 +60,4 @@ _WHERE = {
     "write_results": "embreduce.study.results",
 }
 
-__all__ = sorted(_WHERE)
-
-
-__getattr__ = lazy_getattr(__name__, _WHERE)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
