@@ -144,6 +144,21 @@ def test_codes_with_no_exact_faiss_form_are_refused(corpus, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_reducer_that_is_not_linear_is_refused(corpus, tmp_path):
+    folder, X, _, _ = corpus
+    mlp = make_reducer("encoder-mlp", 8, max_epochs=2, hidden_layers=(16,)).fit(X)
+    model = save_reducer(mlp, tmp_path / "mlp-8")
+    with pytest.raises(InputError, match="the encoder-mlp reducer is not linear"):
+        build_index(folder / "corpus.parquet", model, tmp_path / "m.faiss")
+    assert not (tmp_path / "m.faiss").exists()
+
+
+def test_the_sidecar_names_the_reducer_by_its_registry_name(corpus, tmp_path):
+    folder, _, _, model = corpus
+    build_index(folder / "corpus.parquet", model, tmp_path / "p.faiss", codec="faiss-pq8")
+    assert json.loads((tmp_path / "p.faiss.json").read_text())["reducer"] == "pca"
+
+
 def test_rabitq_is_refused_since_faiss_searches_it_otherwise_than_the_study_judged(
     corpus, tmp_path
 ):

@@ -99,7 +99,7 @@ class Compressor:
         normalize: bool = False,
         codec: Any = None,
     ) -> None:
-        from embreduce.reducers.linear import LinearMap
+        from embreduce.reducers.linear import LinearMap, linear_pair
 
         if dtype not in DTYPES:
             raise ParameterError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
@@ -117,12 +117,7 @@ class Compressor:
         if n_in is None:
             raise InputError(f"the {self.method} reducer is not fitted")
         self.n_features_in = int(n_in)
-        if isinstance(reducer, LinearMap):
-            pair: tuple[Any, Any] | None = (reducer.weights, reducer.bias)
-        else:
-            from embreduce.reducers import linear_map
-
-            pair = linear_map(reducer)
+        pair = linear_pair(reducer)
         if pair is not None:
             W, b = pair
             self.weights: NDArray[np.float32] | None = np.ascontiguousarray(W, dtype=np.float32)
@@ -167,13 +162,12 @@ class Compressor:
         ``codec`` picks any saved codec by its folder id (``codec-<id>/``: ``"4bit"``,
         ``"2bit-itq"``, or another registered family's), instead of ``bits``.
         """
-        from embreduce.reducers import load_linear_map, load_reducer
+        from embreduce.reducers.linear import load_saved
 
         directory = Path(directory)
         if not directory.is_dir():
             raise ModelNotFoundError(f"reducer '{directory}': no such folder")
-        # a linear model is read as its map: no estimator, no scikit-learn to import
-        reducer = load_linear_map(directory) or load_reducer(directory)
+        reducer = load_saved(directory)
         chosen = bits is not None or codec is not None
         codec = load_model_codec(directory, bits, rotation, codec=codec)
         if not chosen and (normalize or dtype != "float32"):

@@ -133,3 +133,21 @@ def load_linear_map(directory: str | os.PathLike[str]) -> LinearMap | None:
     if W.shape != (d, k):
         raise InputError(f"{directory}: the {method} map is {W.shape}, the config says {(d, k)}")
     return LinearMap(W, b, method, d)
+
+
+def load_saved(directory: str | os.PathLike[str]) -> Any:
+    """A saved reducer to apply: its :class:`LinearMap` when it is linear (no estimator, no
+    scikit-learn), else the estimator :func:`~embreduce.reducers.load_reducer` builds."""
+    from embreduce.reducers.persistence import load_reducer
+
+    return load_linear_map(directory) or load_reducer(directory)
+
+
+def linear_pair(reducer: Any) -> Linear | None:
+    """``(W, b)`` of a :class:`LinearMap` or of a fitted estimator
+    (:func:`~embreduce.reducers.linear_map`); None when the reducer is not linear."""
+    if isinstance(reducer, LinearMap):
+        return reducer.weights, reducer.bias
+    from embreduce.reducers.make import linear_map
+
+    return linear_map(reducer)

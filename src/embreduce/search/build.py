@@ -97,16 +97,17 @@ def faiss_chain(
     import faiss
 
     from embreduce.codecs import FaissCodec, load_model_codec
-    from embreduce.reducers import linear_map, load_reducer
+    from embreduce.reducers.linear import linear_pair, load_saved
+    from embreduce.reducers.persistence import reducer_config
 
     if rq_norm not in RQ_NORMS:
         raise ParameterError(f"rq_norm must be one of {', '.join(RQ_NORMS)}, got {rq_norm!r}")
     model_dir = Path(model_dir)
-    reducer = load_reducer(model_dir)
-    mapping = linear_map(reducer)
+    mapping = linear_pair(load_saved(model_dir))
+    method = reducer_config(model_dir).get("method")
     if mapping is None:
         raise InputError(
-            f"{model_dir}: {type(reducer).__name__} is not linear; a FAISS index holds "
+            f"{model_dir}: the {method} reducer is not linear; a FAISS index holds "
             "linear reducers only (pca, svd, random, truncate, encoder)"
         )
     W, b = mapping
@@ -142,7 +143,7 @@ def faiss_chain(
         chain.prepend_transform(transform)  # the identity (original-<d>) needs none
     index = chain
     facts = {
-        "reducer": type(reducer).__name__,
+        "reducer": method,
         "model_dir": str(model_dir),
         "input_dim": int(d_in),
         "dim": int(k),
