@@ -13,8 +13,10 @@ The seed study's manual steps, as one function (:func:`run_study`):
 
 One module a job: :mod:`~embreduce.study.settings` (what to vary, the split),
 :mod:`~embreduce.study.candidates` (names, sizes, folders), :mod:`~embreduce.study.run`
-(the grid and its measures), :mod:`~embreduce.study.ranking` (one order, the
-recommendation), :mod:`~embreduce.study.results` (files), :mod:`~embreduce.study.pairs`,
+(the grid: checks, the record, checkpoints), :mod:`~embreduce.study.cells` (one reducer at
+one dim, judged with every codec), :mod:`~embreduce.study.threads` (threads, cells side by
+side), :mod:`~embreduce.study.ranking` (one order, the recommendation),
+:mod:`~embreduce.study.results` (files), :mod:`~embreduce.study.pairs`,
 :mod:`~embreduce.study.weights` and :mod:`~embreduce.study.models` (saving).
 
 The names below are imported on first use (PEP 562), so that importing one module of the
