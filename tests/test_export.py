@@ -174,3 +174,12 @@ def test_export_carries_the_codec_and_gives_the_codes_compress_gives(
         np.testing.assert_array_equal(quantize_embeddings(centred, precision="ubinary"), got)
     with pytest.raises(ModelNotFoundError, match="no 2-bit codec"):
         export_model(folder, tmp_path / "other", bits=2)
+
+
+def test_the_readme_says_how_to_score_every_codec_similarity():
+    from embreduce.codecs import SIMILARITIES, FaissCodec, QuantizationCodec
+    from embreduce.export import SCORE_TEXT
+
+    assert set(SCORE_TEXT) == set(SIMILARITIES)
+    kinds = [QuantizationCodec(), FaissCodec("pq", 4), FaissCodec("rabitq", 4)]
+    assert {codec.similarity for codec in kinds} == set(SIMILARITIES)

@@ -30,6 +30,15 @@ _MODULE_TYPE = "sentence_transformers.models.{}"
 _SKIP_FILES = {"README.md", ".gitattributes"}
 
 
+SCORE_TEXT = {
+    "cosine": "the cosine of these",
+    "l2": "1 - |q - v|^2 / 2 for a unit query q (FAISS's L2 search)",
+    "inner product": "the inner product with these",
+}
+"""How the exported README tells a reader to score a query, for each codec similarity
+(:data:`embreduce.codecs.SIMILARITIES`)."""
+
+
 def _st_modules() -> tuple[Any, Any]:
     """sentence-transformers' ``Dense`` and ``Normalize``, from where this release keeps them."""
     try:  # 5.x and later; the old path still works there but warns
@@ -287,11 +296,7 @@ def _write_codec_readme(folder: Path, name: str, codec: Any) -> None:
 
     size, bits = codec.bytes_per_vector(), getattr(codec, "bits", None)
     what = f"{bits} bits a dimension" if bits is not None else f"`{codec_id(codec)}`"
-    score = {
-        "cosine": "the cosine of these",
-        "l2": "1 - |q - v|^2 / 2 for a unit query q (FAISS's L2 search)",
-        "inner product": "the inner product with these",
-    }[codec.similarity]
+    score = SCORE_TEXT[codec.similarity]
     text = (
         f"\n## Codes: {what}, {size} bytes a vector\n\n"
         "`codec/` holds the codec embreduce calibrated on the study's training vectors "

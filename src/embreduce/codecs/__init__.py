@@ -11,6 +11,7 @@ in folders by :mod:`embreduce.codecs.store`, beside the model they were calibrat
 
 from embreduce.codecs.base import (
     COMPARISONS,
+    SIMILARITIES,
     Codec,
     CodecSpec,
     available_codecs,
@@ -62,6 +63,7 @@ __all__ = [
     "ONE_BIT_LEVELS",
     "ROTATED_MAX_BITS",
     "ROTATIONS",
+    "SIMILARITIES",
     "Codec",
     "FaissCodec",
     "QUANTIZERS",

@@ -28,6 +28,9 @@ from embreduce.params import Parameters, check_fitted
 COMPARISONS = ("cosine", "hamming")
 """How codes are compared: the cosine of the decoded vectors, or Hamming (1-bit codes)."""
 
+SIMILARITIES = ("cosine", "l2", "inner product")
+"""How a search scores a float query against a code (:attr:`Codec.similarity`)."""
+
 
 class Codec(Parameters):
     """The interface of every codec; subclasses fill in the five methods marked below.

@@ -233,8 +233,12 @@ def measure_retrieval(
         :attr:`~embreduce.codecs.Codec.similarity`).
     """
     judged = task.judged
-    if similarity not in ("cosine", "l2", "inner product"):
-        raise ParameterError(f"similarity must be cosine, l2 or inner product, not {similarity!r}")
+    from embreduce.codecs import SIMILARITIES
+
+    if similarity not in SIMILARITIES:
+        raise ParameterError(
+            f"similarity must be one of {', '.join(SIMILARITIES)}, not {similarity!r}"
+        )
     C = _unit(decoded_corpus) if similarity == "cosine" else np.asarray(decoded_corpus, np.float32)
     bias = l2_bias(C) if similarity == "l2" else None
     sym_queries = _unit(decoded_queries) if similarity == "cosine" else decoded_queries
