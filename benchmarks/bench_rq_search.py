@@ -22,10 +22,10 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from beir_vectors import load_judged
 
 from embreduce.codecs import FaissCodec
-from embreduce.io.retrieval import read_qrels
-from embreduce.metrics.retrieval import judgements, ndcg_at_k, order_hits, search
+from embreduce.metrics.retrieval import ndcg_at_k, order_hits, search
 
 AQ = faiss.AdditiveQuantizer
 WAYS = (
@@ -43,13 +43,7 @@ def main() -> None:
     parser.add_argument("--nbytes", type=int, default=16)
     args = parser.parse_args()
     faiss.omp_set_num_threads(2)
-    corpus = np.load(args.data / "corpus-minilm.npz")
-    queries = np.load(args.data / "queries-test-minilm.npz")
-    X = corpus["vectors"].astype(np.float32)
-    judged = judgements(
-        read_qrels(args.data / args.qrels), list(queries["ids"]), list(corpus["ids"])
-    )
-    Q = np.ascontiguousarray(queries["vectors"][judged.query_rows], np.float32)
+    X, Q, judged = load_judged(args.data, args.qrels)
     reference = ndcg_at_k(search(Q, X, 10, exclude=judged.exclude)[0], judged, 10).mean()
     codec = FaissCodec("rq", args.nbytes).fit(X)
     print(f"{len(X):,} codes of RQ{args.nbytes}x8, {len(Q):,} queries, k = 11 (one is dropped)")

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from beir_vectors import load_judged
 
 DATA = Path("../shared/data/arguana")
 OUT = Path("out/bench_search_quality")
@@ -35,16 +36,10 @@ def run(*args: str) -> str:
 
 
 def float_ndcg() -> float:
-    from embreduce.io.retrieval import read_qrels
-    from embreduce.metrics.retrieval import judgements, ndcg_at_k, search
+    from embreduce.metrics.retrieval import ndcg_at_k, search
 
-    corpus, queries = np.load(DATA / "corpus-minilm.npz"), np.load(DATA / "queries-test-minilm.npz")
-    judged = judgements(
-        read_qrels(DATA / "qrels/test.tsv"), list(queries["ids"]), list(corpus["ids"])
-    )
-    hits = search(
-        queries["vectors"][judged.query_rows], corpus["vectors"], 10, exclude=judged.exclude
-    )
+    X, Q, judged = load_judged(DATA)
+    hits = search(Q, X, 10, exclude=judged.exclude)
     return float(ndcg_at_k(hits[0], judged, 10).mean())
 
 

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from beir_vectors import load_judged
 
 from embreduce.codecs import FaissCodec
-from embreduce.io.retrieval import read_qrels
-from embreduce.metrics.retrieval import judgements, l2_bias, ndcg_at_k, search
+from embreduce.metrics.retrieval import l2_bias, ndcg_at_k, search
 
 CODECS = [("pq", 16), ("opq", 16), ("rq", 16), ("rq", 8), ("sq4", None), ("rabitq", None)]
 
@@ -36,13 +36,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    corpus = np.load(args.data / "corpus-minilm.npz")
-    queries = np.load(args.data / "queries-test-minilm.npz")
-    X = corpus["vectors"].astype(np.float32)
-    judged = judgements(
-        read_qrels(args.data / args.qrels), list(queries["ids"]), list(corpus["ids"])
-    )
-    Q = queries["vectors"][judged.query_rows].astype(np.float32)
+    X, Q, judged = load_judged(args.data, args.qrels)
     Q /= np.linalg.norm(Q, axis=1, keepdims=True)
 
     def ndcg(C: np.ndarray, bias: np.ndarray | None = None) -> float:
