@@ -670,3 +670,35 @@ def test_run_side_by_side_runs_items_at_once_and_keeps_the_finished_ones_on_an_e
             got.append((index, value))
     assert (0, "A") in got  # ran beside the failing one, finished, kept
     assert len(got) <= 3
+
+
+@pytest.mark.parametrize("method, at_once", [("umap", 1), ("pca", 2)])
+def test_a_reducer_that_is_not_thread_safe_runs_one_cell_at_a_time(
+    tmp_path, monkeypatch, method, at_once
+):
+    """numba's fallback threading layer aborts when two threads launch UMAP's kernels at
+    once: UMAP's cells wait for each other; other cells run side by side."""
+    import threading
+    import time
+
+    from embreduce.reducers import get_spec, make_reducer
+
+    cls = type(make_reducer(method, 2))
+    lock, active, most = threading.Lock(), [0], [0]
+
+    def fit_transform(self, X, y=None):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.3)
+        with lock:
+            active[0] -= 1
+        self.n_features_in_ = X.shape[1]
+        return X[:, : self.n_components]
+
+    monkeypatch.setattr(cls, "fit_transform", fit_transform)
+    monkeypatch.setattr(cls, "transform", lambda self, X: X[:, : self.n_components])
+    assert get_spec(method).thread_safe == (at_once > 1)
+    run_study(EmbeddingSet(low_rank_vectors()), tmp_path / "s", methods=[method],
+              dims=[2, 4, 8], bits=[32], limit=False, threads=2, show_progress=False)  # fmt: skip
+    assert most[0] == at_once

@@ -165,7 +165,7 @@ SPECS = (
         linear_map=_truncate_linear,
         dense=_one_dense(_truncate_linear),
     ),
-    ReducerSpec("umap", _umap, REDUCER_NAMES["umap"], _is_umap, can_save=False),
+    ReducerSpec("umap", _umap, REDUCER_NAMES["umap"], _is_umap, can_save=False, thread_safe=False),
     ReducerSpec(
         "tsne", _tsne, REDUCER_NAMES["tsne"], _is_tsne, can_transform=False, can_save=False
     ),

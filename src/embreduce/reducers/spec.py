@@ -72,6 +72,11 @@ class ReducerSpec:
     dense : callable or None
         ``fitted reducer -> DenseStack``: how it exports as sentence-transformers
         ``Dense`` layers; None when it cannot be exported.
+    thread_safe : bool
+        Whether two of its fits may run at once on threads of one process (a study runs
+        its cells side by side). False for UMAP: umap-learn's numba kernels, under numba's
+        fallback threading layer (``workqueue``, where OpenMP and TBB are missing), abort
+        the process when two threads launch them at once.
     """
 
     name: str
@@ -86,6 +91,7 @@ class ReducerSpec:
         None
     )
     dense: Callable[[Any], DenseStack] | None = None
+    thread_safe: bool = True
 
     def array_shapes(self, present: Any, d: int, k: int) -> dict[str, tuple[int, ...]]:
         """The expected shape of each array a saved model holds, given those ``present``."""

@@ -10,6 +10,7 @@ side (:func:`embreduce.study.threads.run_side_by_side`).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,11 +68,25 @@ def _limit_cell(run: _Run, dim: int) -> list[dict[str, Any]]:
     return [_row(LIMIT, dim, "eval", metrics, **extra)]
 
 
+_ONE_AT_A_TIME = threading.Lock()
+"""Held by a cell of a reducer that is not thread-safe (:attr:`ReducerSpec.thread_safe`)."""
+
+
 def _study_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
-    """Fit one reducer, then judge it at every precision on both splits.
+    """Fit one reducer, then judge it at every precision on both splits; a reducer that is
+    not thread-safe holds :data:`_ONE_AT_A_TIME` for the whole cell.
 
     An expected failure (a method that cannot run on this data) becomes a note.
     """
+    from embreduce.reducers import get_spec
+
+    if method != ORIGINAL and not get_spec(method).thread_safe:
+        with _ONE_AT_A_TIME:
+            return _judged_cell(run, method, dim)
+    return _judged_cell(run, method, dim)
+
+
+def _judged_cell(run: _Run, method: str, dim: int) -> list[dict[str, Any]]:
     train = run.splits["train"]
     try:
         if method == ORIGINAL:  # the identity: a truncation to every dimension
